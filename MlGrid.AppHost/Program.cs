@@ -1,0 +1,34 @@
+using MlGrid.AppHost;
+
+var builder = DistributedApplication.CreateBuilder(args);
+var settings = LocalSettings.Load(builder);
+
+// Storage: Azurite locally (installed from npm on first run), holding cluster membership, grain state and artifacts.
+var storage = builder.AddAzurite("storage", settings);
+
+// Control plane: model registry, endpoints, routing table, the /api/v1 management API.
+var controlPlane = builder.AddProject<Projects.MlGrid_ControlPlane>("controlplane")
+    .WithHttpEndpoint()
+    .WithMlGridCluster(storage, settings)
+    .WithHttpHealthCheck("/health");
+
+// Workers: ONNX Runtime on CUDA when a GPU is present, CPU otherwise.
+var worker = builder.AddProject<Projects.MlGrid_Worker>("worker")
+    .WithHttpEndpoint()
+    .WithReplicas(settings.Workers)
+    .WithMlGridCluster(storage, settings)
+    .WithHttpHealthCheck("/health")
+    .WaitFor(controlPlane);
+
+// Gateway: the one public entry point.
+builder.AddProject<Projects.MlGrid_Gateway>("gateway")
+    .WithHttpEndpoint(port: settings.GatewayPort, isProxied: false)
+    .WithExternalHttpEndpoints()
+    .WithMlGridCluster(storage, settings)
+    .WithReference(controlPlane)
+    .WithEnvironment("Gateway__AdminKey", settings.AdminKey)
+    .WithHttpHealthCheck("/health")
+    .WaitFor(controlPlane)
+    .WaitFor(worker);
+
+builder.Build().Run();

@@ -1,0 +1,109 @@
+namespace MlGrid.Contracts;
+
+/// <summary>Where a deployment runs: any worker, or only workers with a GPU.</summary>
+public static class Devices
+{
+    public const string Auto = "auto";
+    public const string Cpu = "cpu";
+    public const string Gpu = "gpu";
+
+    public static bool IsKnown(string device) => device is Auto or Cpu or Gpu;
+}
+
+public enum DeploymentStatus
+{
+    Pending = 0,
+    Loading = 1,
+    Ready = 2,
+    Failed = 3,
+}
+
+/// <summary>One variant of an endpoint as the user declares it; <see cref="Version"/> is a number or an alias.</summary>
+[GenerateSerializer, Immutable, Alias("mlgrid.deployment-spec")]
+public sealed record DeploymentSpec(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Model,
+    [property: Id(2)] string Version,
+    [property: Id(3)] int Replicas,
+    [property: Id(4)] string Device);
+
+/// <summary>An endpoint as the user declares it: its deployments and the share of traffic each gets.</summary>
+[GenerateSerializer, Immutable, Alias("mlgrid.endpoint-spec")]
+public sealed record EndpointSpec(
+    [property: Id(0)] IReadOnlyList<DeploymentSpec> Deployments,
+    [property: Id(1)] IReadOnlyDictionary<string, int> Traffic);
+
+[GenerateSerializer, Immutable, Alias("mlgrid.replica-view")]
+public sealed record ReplicaView(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Worker,
+    [property: Id(2)] DeploymentStatus Status,
+    [property: Id(3)] string? Reason,
+    [property: Id(4)] string? ExecutionProvider);
+
+[GenerateSerializer, Immutable, Alias("mlgrid.deployment-view")]
+public sealed record DeploymentView(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Model,
+    [property: Id(2)] int ModelVersion,
+    [property: Id(3)] int Replicas,
+    [property: Id(4)] string Device,
+    [property: Id(5)] DeploymentStatus Status,
+    [property: Id(6)] string? Reason,
+    [property: Id(7)] IReadOnlyList<ReplicaView> ReplicaStatus);
+
+[GenerateSerializer, Immutable, Alias("mlgrid.endpoint-view")]
+public sealed record EndpointView(
+    [property: Id(0)] string Name,
+    [property: Id(1)] EndpointSpec Spec,
+    [property: Id(2)] IReadOnlyList<DeploymentView> Deployments,
+    [property: Id(3)] long Generation,
+    [property: Id(4)] DateTimeOffset CreatedAt,
+    [property: Id(5)] DateTimeOffset UpdatedAt);
+
+/// <summary>What a worker tells the endpoint about one replica it hosts.</summary>
+[GenerateSerializer, Immutable, Alias("mlgrid.replica-report")]
+public sealed record ReplicaReport(
+    [property: Id(0)] string ReplicaId,
+    [property: Id(1)] DeploymentStatus Status,
+    [property: Id(2)] string? Reason,
+    [property: Id(3)] string? ExecutionProvider);
+
+/// <summary>An online endpoint: its deployments, their replicas on workers, and its traffic split.</summary>
+[Alias("mlgrid.endpoint")]
+public interface IEndpointGrain : IGrainWithStringKey
+{
+    /// <summary>Validates and stores the spec, then schedules replicas; answers once the spec is persisted.</summary>
+    [Alias("apply")]
+    Task<EndpointView> Apply(EndpointSpec spec);
+
+    /// <summary>The endpoint, or null when it does not exist.</summary>
+    [Alias("get")]
+    Task<EndpointView?> Get();
+
+    /// <summary>Removes the endpoint and its replicas; false when it did not exist.</summary>
+    [Alias("delete")]
+    Task<bool> Delete();
+
+    /// <summary>Brings replicas back after a restart; does nothing for an endpoint that does not exist.</summary>
+    [Alias("resume")]
+    Task Resume();
+
+    [Alias("report-replica")]
+    Task ReportReplica(ReplicaReport report);
+}
+
+[Alias("mlgrid.endpoint-catalog")]
+public interface IEndpointCatalogGrain : IGrainWithStringKey
+{
+    public const string Key = "default";
+
+    [Alias("add")]
+    Task Add(string name);
+
+    [Alias("remove")]
+    Task Remove(string name);
+
+    [Alias("list")]
+    Task<IReadOnlyList<string>> List();
+}

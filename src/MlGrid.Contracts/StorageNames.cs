@@ -1,0 +1,20 @@
+namespace MlGrid.Contracts;
+
+/// <summary>Names shared by the AppHost, the silos and the clients for the storage they use.</summary>
+public static class StorageNames
+{
+    /// <summary>The Aspire connection-string name of the storage account (Azurite locally).</summary>
+    public const string ConnectionName = "storage";
+
+    /// <summary>Orleans grain storage provider for control-plane state.</summary>
+    public const string GrainState = "grain-state";
+
+    /// <summary>Blob container holding grain state.</summary>
+    public const string GrainStateContainer = "grain-state";
+
+    /// <summary>Blob container holding content-addressed artifacts (model files).</summary>
+    public const string ArtifactContainer = "artifacts";
+
+    /// <summary>Azure table holding Orleans cluster membership.</summary>
+    public const string ClusteringTable = "mlgridcluster";
+}

@@ -1,0 +1,27 @@
+namespace MlGrid.Contracts;
+
+/// <summary>A model replica a worker is asked to load and serve.</summary>
+[GenerateSerializer, Immutable, Alias("mlgrid.replica-assignment")]
+public sealed record ReplicaAssignment(
+    [property: Id(0)] string ReplicaId,
+    [property: Id(1)] string Endpoint,
+    [property: Id(2)] string Deployment,
+    [property: Id(3)] string Model,
+    [property: Id(4)] int ModelVersion,
+    [property: Id(5)] string Sha256,
+    [property: Id(6)] string Device);
+
+/// <summary>
+/// The agent of one worker silo, keyed by that silo's address. It is only ever activated on the silo its key names,
+/// so calling it reaches that worker's model host.
+/// </summary>
+[Alias("mlgrid.worker")]
+public interface IWorkerGrain : IGrainWithStringKey
+{
+    /// <summary>Starts loading the replica (or does nothing if it is there); progress is reported to the endpoint grain.</summary>
+    [Alias("ensure-replica")]
+    Task<ReplicaReport> EnsureReplica(ReplicaAssignment assignment);
+
+    [Alias("remove-replica")]
+    Task RemoveReplica(string replicaId);
+}

@@ -1,0 +1,390 @@
+using Microsoft.Extensions.Logging;
+using MlGrid.Contracts;
+using Orleans.Runtime.Placement;
+
+namespace MlGrid.ControlPlane.Grains;
+
+/// <summary>
+/// An online endpoint. It keeps the declared spec, places each deployment's replicas on live workers, tracks what
+/// the workers report, and publishes the ready replicas to the routing table.
+/// </summary>
+[GrainType("mlgrid.endpoint")]
+public sealed class EndpointGrain(
+    [PersistentState("state", StorageNames.GrainState)] IPersistentState<EndpointState> state,
+    IWorkerCatalog workers,
+    ILogger<EndpointGrain> logger) : Grain, IEndpointGrain
+{
+    /// <summary>How often placements are checked against live workers.</summary>
+    public static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(3);
+
+    private readonly Dictionary<string, ReplicaRuntime> _replicas = new(StringComparer.Ordinal);
+    private IGrainTimer? _timer;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    private bool Exists => state.State.Spec is not null;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Exists)
+        {
+            StartReconciling();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<EndpointView> Apply(EndpointSpec spec)
+    {
+        Names.EnsureValid(Name, "endpoint");
+        var weights = EndpointSpecValidator.Validate(spec);
+        var resolved = new List<ResolvedDeployment>(spec.Deployments.Count);
+        foreach (var deployment in spec.Deployments)
+        {
+            var version = await GrainFactory.GetGrain<IModelGrain>(deployment.Model).GetVersion(deployment.Version)
+                ?? throw RequestException.Invalid(
+                    $"Deployment '{deployment.Name}': model '{deployment.Model}' has no version or alias '{deployment.Version}'.");
+            resolved.Add(new ResolvedDeployment(
+                deployment.Name,
+                deployment.Model,
+                deployment.Version,
+                version.Version,
+                version.Sha256,
+                version.Signature,
+                deployment.Replicas,
+                deployment.Device,
+                weights[deployment.Name]));
+        }
+
+        await GrainFactory.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).Add(Name);
+
+        var now = DateTimeOffset.UtcNow;
+        var previous = (state.State.Spec, state.State.Deployments, state.State.Generation, state.State.UpdatedAt, state.State.CreatedAt);
+        if (!Exists)
+        {
+            state.State.CreatedAt = now;
+        }
+
+        state.State.Spec = spec;
+        state.State.Deployments = resolved;
+        state.State.Generation++;
+        state.State.UpdatedAt = now;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (state.State.Spec, state.State.Deployments, state.State.Generation, state.State.UpdatedAt, state.State.CreatedAt) = previous;
+            throw;
+        }
+
+        logger.LogInformation("Endpoint {Endpoint} generation {Generation}: {Deployments}", Name, state.State.Generation,
+            string.Join(", ", resolved.Select(d => $"{d.Name}={d.Model}:{d.ModelVersion}x{d.Replicas}@{d.Weight}%")));
+        StartReconciling();
+        await ReconcileAsync(CancellationToken.None);
+        return View();
+    }
+
+    public Task<EndpointView?> Get() => Task.FromResult(Exists ? View() : null);
+
+    public async Task<bool> Delete()
+    {
+        if (!Exists)
+        {
+            return false;
+        }
+
+        state.State.Spec = null;
+        state.State.Deployments = [];
+        await state.WriteStateAsync();
+        _timer?.Dispose();
+        _timer = null;
+
+        await GrainFactory.GetGrain<IRoutingTableGrain>(IRoutingTableGrain.Key).Remove(Name);
+        foreach (var placement in state.State.Placements)
+        {
+            await RemoveFromWorkerAsync(placement);
+        }
+
+        _replicas.Clear();
+        await state.ClearStateAsync();
+        await GrainFactory.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).Remove(Name);
+        logger.LogInformation("Endpoint {Endpoint} deleted", Name);
+        DeactivateOnIdle();
+        return true;
+    }
+
+    public Task Resume() => Exists ? ReconcileAsync(CancellationToken.None) : Task.CompletedTask;
+
+    public async Task ReportReplica(ReplicaReport report)
+    {
+        if (!_replicas.TryGetValue(report.ReplicaId, out var replica))
+        {
+            return;
+        }
+
+        if (replica.Status != report.Status)
+        {
+            logger.LogInformation("Endpoint {Endpoint} replica {Replica}: {Status} {Reason}", Name, report.ReplicaId, report.Status, report.Reason);
+        }
+
+        replica.Apply(report);
+        await PublishRouteAsync();
+    }
+
+    private void StartReconciling() =>
+        _timer ??= this.RegisterGrainTimer(
+            ReconcileAsync,
+            new GrainTimerCreationOptions(ReconcilePeriod, ReconcilePeriod) { KeepAlive = true });
+
+    /// <summary>Brings placements in line with the spec and the live workers, then republishes the route.</summary>
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return;
+        }
+
+        var live = workers.LiveWorkers().ToDictionary(w => w.Id, StringComparer.Ordinal);
+        var desired = state.State.Deployments
+            .SelectMany(d => Enumerable.Range(0, d.Replicas).Select(i => (Deployment: d, Id: ReplicaId(d, i))))
+            .ToList();
+        var desiredIds = desired.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        var placementsChanged = false;
+
+        foreach (var stale in state.State.Placements.Where(p => !desiredIds.Contains(p.Id)).ToList())
+        {
+            if (live.ContainsKey(stale.WorkerId))
+            {
+                await RemoveFromWorkerAsync(stale);
+            }
+
+            state.State.Placements.Remove(stale);
+            _replicas.Remove(stale.Id);
+            placementsChanged = true;
+        }
+
+        foreach (var (deployment, id) in desired)
+        {
+            var placement = state.State.Placements.FirstOrDefault(p => p.Id == id);
+            if (placement is not null && !live.ContainsKey(placement.WorkerId))
+            {
+                logger.LogWarning("Endpoint {Endpoint} replica {Replica} lost its worker {Worker}; placing it again", Name, id, placement.WorkerId);
+                state.State.Placements.Remove(placement);
+                _replicas.Remove(id);
+                placement = null;
+                placementsChanged = true;
+            }
+
+            if (placement is null)
+            {
+                var worker = ChooseWorker(deployment, live.Values);
+                var runtime = Runtime(id);
+                if (worker is null)
+                {
+                    runtime.Apply(new ReplicaReport(id, DeploymentStatus.Pending, NoWorkerReason(deployment, live.Count), null));
+                    continue;
+                }
+
+                placement = new ReplicaPlacement(id, deployment.Name, worker.Id, worker.InferenceUrl);
+                state.State.Placements.Add(placement);
+                placementsChanged = true;
+            }
+
+            var replica = Runtime(id);
+            if (!replica.Ensured)
+            {
+                replica.Apply(await EnsureOnWorkerAsync(placement, deployment));
+                replica.Ensured = replica.Status != DeploymentStatus.Failed || replica.Reason?.StartsWith(UnreachablePrefix, StringComparison.Ordinal) != true;
+            }
+        }
+
+        if (placementsChanged)
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        await PublishRouteAsync();
+    }
+
+    private const string UnreachablePrefix = "Worker unreachable";
+
+    private static string NoWorkerReason(ResolvedDeployment deployment, int liveWorkers) =>
+        deployment.Device == Devices.Gpu
+            ? $"Waiting for a worker with a GPU: none of the {liveWorkers} live worker(s) has one."
+            : liveWorkers == 0
+                ? "Waiting for a worker: no worker silo is up."
+                : "Waiting for a worker with room for this replica.";
+
+    private WorkerInfo? ChooseWorker(ResolvedDeployment deployment, IEnumerable<WorkerInfo> live)
+    {
+        var candidates = live.Where(w => deployment.Device != Devices.Gpu || w.HasGpu).ToList();
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+
+        var load = state.State.Placements.GroupBy(p => p.WorkerId).ToDictionary(g => g.Key, g => g.Count());
+        var siblings = state.State.Placements.Where(p => p.Deployment == deployment.Name).Select(p => p.WorkerId).ToHashSet();
+        return candidates
+            .OrderBy(w => siblings.Contains(w.Id) ? 1 : 0)
+            .ThenBy(w => deployment.Device == Devices.Auto && w.HasGpu ? 0 : 1)
+            .ThenBy(w => load.GetValueOrDefault(w.Id))
+            .ThenBy(_ => Random.Shared.Next())
+            .First();
+    }
+
+    private async Task<ReplicaReport> EnsureOnWorkerAsync(ReplicaPlacement placement, ResolvedDeployment deployment)
+    {
+        var assignment = new ReplicaAssignment(placement.Id, Name, deployment.Name, deployment.Model, deployment.ModelVersion, deployment.Sha256, deployment.Device);
+        try
+        {
+            return await CallWorkerAsync(placement.WorkerId, worker => worker.EnsureReplica(assignment));
+        }
+        catch (Exception ex) when (ex is not RequestException)
+        {
+            logger.LogWarning(ex, "Endpoint {Endpoint} could not reach worker {Worker} for replica {Replica}", Name, placement.WorkerId, placement.Id);
+            return new ReplicaReport(placement.Id, DeploymentStatus.Pending, $"{UnreachablePrefix}: {ex.Message}", null);
+        }
+    }
+
+    private async Task RemoveFromWorkerAsync(ReplicaPlacement placement)
+    {
+        try
+        {
+            await CallWorkerAsync(placement.WorkerId, async worker =>
+            {
+                await worker.RemoveReplica(placement.Id);
+                return true;
+            });
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Endpoint {Endpoint} could not remove replica {Replica} from worker {Worker}", Name, placement.Id, placement.WorkerId);
+        }
+    }
+
+    /// <summary>Calls the agent of one worker silo; the placement hint makes Orleans activate it on that silo.</summary>
+    private async Task<T> CallWorkerAsync<T>(string workerId, Func<IWorkerGrain, Task<T>> call)
+    {
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(workerId));
+        try
+        {
+            return await call(GrainFactory.GetGrain<IWorkerGrain>(workerId));
+        }
+        finally
+        {
+            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        }
+    }
+
+    private async Task PublishRouteAsync()
+    {
+        if (!Exists)
+        {
+            return;
+        }
+
+        var routes = state.State.Deployments
+            .Select(d => new DeploymentRoute(
+                d.Name,
+                d.Model,
+                d.ModelVersion,
+                d.Weight,
+                d.Signature,
+                state.State.Placements
+                    .Where(p => p.Deployment == d.Name && _replicas.TryGetValue(p.Id, out var r) && r.Status == DeploymentStatus.Ready)
+                    .Select(p => $"{p.WorkerUrl}/replicas/{Uri.EscapeDataString(p.Id)}")
+                    .Order(StringComparer.Ordinal)
+                    .ToList()))
+            .ToList();
+        await GrainFactory.GetGrain<IRoutingTableGrain>(IRoutingTableGrain.Key)
+            .Publish(new EndpointRoute(Name, state.State.Generation, routes));
+    }
+
+    private EndpointView View()
+    {
+        var deployments = state.State.Deployments.Select(d =>
+        {
+            var replicas = Enumerable.Range(0, d.Replicas)
+                .Select(i =>
+                {
+                    var id = ReplicaId(d, i);
+                    var placement = state.State.Placements.FirstOrDefault(p => p.Id == id);
+                    var runtime = _replicas.GetValueOrDefault(id);
+                    return new ReplicaView(
+                        id,
+                        placement?.WorkerId ?? "",
+                        runtime?.Status ?? DeploymentStatus.Pending,
+                        runtime?.Reason ?? (placement is null ? "Not placed yet." : null),
+                        runtime?.ExecutionProvider);
+                })
+                .ToList();
+            var (status, reason) = Summarize(replicas);
+            return new DeploymentView(d.Name, d.Model, d.ModelVersion, d.Replicas, d.Device, status, reason, replicas);
+        }).ToList();
+
+        return new EndpointView(Name, state.State.Spec!, deployments, state.State.Generation, state.State.CreatedAt, state.State.UpdatedAt);
+    }
+
+    private static (DeploymentStatus Status, string? Reason) Summarize(IReadOnlyList<ReplicaView> replicas)
+    {
+        var ready = replicas.Count(r => r.Status == DeploymentStatus.Ready);
+        if (ready == replicas.Count)
+        {
+            return (DeploymentStatus.Ready, null);
+        }
+
+        if (ready > 0)
+        {
+            return (DeploymentStatus.Ready, $"{ready} of {replicas.Count} replicas ready.");
+        }
+
+        if (replicas.Any(r => r.Status == DeploymentStatus.Loading))
+        {
+            return (DeploymentStatus.Loading, null);
+        }
+
+        if (replicas.All(r => r.Status == DeploymentStatus.Failed))
+        {
+            return (DeploymentStatus.Failed, replicas[0].Reason);
+        }
+
+        return (DeploymentStatus.Pending, replicas.FirstOrDefault(r => r.Reason is not null)?.Reason);
+    }
+
+    private ReplicaRuntime Runtime(string id)
+    {
+        if (!_replicas.TryGetValue(id, out var runtime))
+        {
+            runtime = new ReplicaRuntime();
+            _replicas[id] = runtime;
+        }
+
+        return runtime;
+    }
+
+    /// <summary>Stable per model version and device, so a traffic-only change keeps the loaded replicas.</summary>
+    internal string ReplicaId(ResolvedDeployment deployment, int index) =>
+        $"{Name}~{deployment.Name}~v{deployment.ModelVersion}~{deployment.Device}~{index}";
+
+    private sealed class ReplicaRuntime
+    {
+        public DeploymentStatus Status { get; private set; } = DeploymentStatus.Pending;
+
+        public string? Reason { get; private set; }
+
+        public string? ExecutionProvider { get; private set; }
+
+        /// <summary>True once the worker acknowledged the assignment; reset when the grain is reactivated.</summary>
+        public bool Ensured { get; set; }
+
+        public void Apply(ReplicaReport report)
+        {
+            Status = report.Status;
+            Reason = report.Reason;
+            ExecutionProvider = report.ExecutionProvider ?? ExecutionProvider;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using MlGrid.Contracts;
+using MlGrid.Hosting;
+
+namespace MlGrid.ControlPlane.Apis;
+
+/// <summary>The model registry: upload ONNX files as numbered versions, read them back, point aliases at them.</summary>
+public static class ModelsApi
+{
+    public const string OnnxContentType = "application/octet-stream";
+
+    public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/models").WithTags("Models");
+        api.MapGet("/", ListModels);
+        api.MapGet("/{name}", GetModel);
+        api.MapPost("/{name}/versions", UploadVersion).Accepts<Stream>(OnnxContentType).DisableAntiforgery();
+        api.MapGet("/{name}/versions/{version}", GetVersion);
+        api.MapGet("/{name}/versions/{version}/content", GetContent);
+        api.MapPut("/{name}/aliases/{alias}", SetAlias);
+        api.MapDelete("/{name}/aliases/{alias}", DeleteAlias);
+        return api;
+    }
+
+    public static async Task<Ok<List<ModelSummary>>> ListModels(IGrainFactory grains)
+    {
+        var names = await grains.GetGrain<IModelCatalogGrain>(IModelCatalogGrain.Key).List();
+        var models = await Task.WhenAll(names.Select(n => grains.GetGrain<IModelGrain>(n).Get()));
+        return TypedResults.Ok(models.OfType<ModelInfo>()
+            .Select(m => new ModelSummary(m.Name, m.LatestVersion, m.Aliases, m.CreatedAt))
+            .ToList());
+    }
+
+    public static async Task<Results<Ok<ModelResponse>, ProblemHttpResult>> GetModel(string name, IGrainFactory grains)
+    {
+        if (!Names.IsValid(name) || await grains.GetGrain<IModelGrain>(name).Get() is not { } model)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, $"Model '{name}' does not exist.");
+        }
+
+        return TypedResults.Ok(new ModelResponse(model.Name, model.LatestVersion, model.Aliases, model.CreatedAt,
+            model.Versions.Select(ModelVersionResponse.From).ToList()));
+    }
+
+    public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> GetVersion(string name, string version, IGrainFactory grains)
+    {
+        var found = await FindVersionAsync(grains, name, version);
+        return found is null
+            ? Problems.Of(StatusCodes.Status404NotFound, $"Model '{name}' has no version or alias '{version}'.")
+            : TypedResults.Ok(ModelVersionResponse.From(found));
+    }
+
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetContent(
+        string name, string version, IGrainFactory grains, ArtifactStore artifacts, CancellationToken cancellationToken)
+    {
+        var found = await FindVersionAsync(grains, name, version);
+        if (found is null)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, $"Model '{name}' has no version or alias '{version}'.");
+        }
+
+        var stream = await artifacts.OpenReadAsync(found.Sha256, cancellationToken);
+        if (stream is null)
+        {
+            return Problems.Of(StatusCodes.Status503ServiceUnavailable, $"The file of model '{name}' version {found.Version} is missing from storage.");
+        }
+
+        return TypedResults.Stream(stream, OnnxContentType, $"{name}-v{found.Version}.onnx",
+            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{found.Sha256}\""));
+    }
+
+    public static async Task<Results<Created<ModelVersionResponse>, ProblemHttpResult>> UploadVersion(
+        string name,
+        HttpContext context,
+        IGrainFactory grains,
+        ArtifactStore artifacts,
+        IOptions<ModelUploadOptions> options,
+        ILogger<ModelUploadOptions> logger,
+        CancellationToken cancellationToken)
+    {
+        if (!Names.IsValid(name))
+        {
+            return Problems.Of(StatusCodes.Status400BadRequest,
+                $"'{name}' is not a valid model name: use 1 to {Names.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit.");
+        }
+
+        if (!string.Equals(context.Request.ContentType, OnnxContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Of(StatusCodes.Status415UnsupportedMediaType,
+                $"Send the ONNX file as the raw request body with Content-Type: {OnnxContentType}.");
+        }
+
+        var limit = options.Value.MaxModelBytes;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limit;
+        }
+
+        if (context.Request.ContentLength > limit)
+        {
+            return Problems.Of(StatusCodes.Status413PayloadTooLarge, $"Model files are limited to {limit} bytes.");
+        }
+
+        Directory.CreateDirectory(options.Value.SpoolDirectory);
+        var spool = Path.Combine(options.Value.SpoolDirectory, Guid.NewGuid().ToString("N") + ".onnx");
+        try
+        {
+            var (sha256, size) = await SpoolAsync(context.Request.Body, spool, limit, cancellationToken);
+            if (size == 0)
+            {
+                return Problems.Of(StatusCodes.Status400BadRequest, "The request body is empty; send the ONNX file's bytes.");
+            }
+
+            if (size > limit)
+            {
+                return Problems.Of(StatusCodes.Status413PayloadTooLarge, $"Model files are limited to {limit} bytes.");
+            }
+
+            var created = await artifacts.PutIfAbsentAsync(sha256, spool, cancellationToken);
+            ModelSignature signature;
+            try
+            {
+                signature = await grains.GetGrain<IModelInspectorGrain>(Random.Shared.NextInt64()).Inspect(sha256);
+            }
+            catch (Exception ex)
+            {
+                if (created)
+                {
+                    await artifacts.DeleteAsync(sha256, CancellationToken.None);
+                }
+
+                if (ex is RequestException refused)
+                {
+                    return Problems.Of(StatusCodes.Status400BadRequest, refused.Message);
+                }
+
+                logger.LogError(ex, "No worker could inspect model {Model} ({Sha256})", name, sha256);
+                return Problems.Of(StatusCodes.Status503ServiceUnavailable,
+                    "No worker could read the model's signature; check that a worker silo is running and try again.");
+            }
+
+            var version = await grains.GetGrain<IModelGrain>(name).AddVersion(new NewModelVersion(sha256, size, signature));
+            logger.LogInformation("Model {Model} version {Version} registered ({Sha256}, {Size} bytes)", name, version.Version, sha256, size);
+            return TypedResults.Created($"/api/v1/models/{name}/versions/{version.Version}", ModelVersionResponse.From(version));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.Of(StatusCodes.Status413PayloadTooLarge, $"Model files are limited to {limit} bytes.");
+        }
+        finally
+        {
+            File.Delete(spool);
+        }
+    }
+
+    public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> SetAlias(
+        string name, string alias, SetAliasRequest request, IGrainFactory grains)
+    {
+        if (request.Version is not { } version)
+        {
+            return Problems.Of(StatusCodes.Status400BadRequest, "Send {\"version\": N} with the version number the alias should point at.");
+        }
+
+        if (!Names.IsValid(name))
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, $"Model '{name}' does not exist.");
+        }
+
+        return TypedResults.Ok(ModelVersionResponse.From(await grains.GetGrain<IModelGrain>(name).SetAlias(alias, version)));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAlias(string name, string alias, IGrainFactory grains)
+    {
+        return Names.IsValid(name) && await grains.GetGrain<IModelGrain>(name).DeleteAlias(alias)
+            ? TypedResults.NoContent()
+            : Problems.Of(StatusCodes.Status404NotFound, $"Model '{name}' has no alias '{alias}'.");
+    }
+
+    private static async Task<ModelVersionInfo?> FindVersionAsync(IGrainFactory grains, string name, string version) =>
+        Names.IsValid(name) ? await grains.GetGrain<IModelGrain>(name).GetVersion(version) : null;
+
+    /// <summary>Copies the body to a spool file while hashing it, stopping once it passes the limit.</summary>
+    private static async Task<(string Sha256, long Size)> SpoolAsync(Stream body, string path, long limit, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[81920];
+        long size = 0;
+        await using var file = File.Create(path);
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            size += read;
+            if (size > limit)
+            {
+                return ("", size);
+            }
+
+            hash.AppendData(buffer, 0, read);
+            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+
+        return (Convert.ToHexStringLower(hash.GetHashAndReset()), size);
+    }
+}

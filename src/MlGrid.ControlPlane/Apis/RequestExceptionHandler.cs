@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Diagnostics;
+using MlGrid.Contracts;
+
+namespace MlGrid.ControlPlane.Apis;
+
+/// <summary>Turns a refusal from a grain into RFC 7807 problem details with the grain's message.</summary>
+internal sealed class RequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not RequestException request)
+        {
+            return false;
+        }
+
+        var status = Problems.StatusCode(request.Kind);
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = status, Title = Problems.Title(status), Detail = request.Message },
+        });
+    }
+}
+
+internal static class Problems
+{
+    public static int StatusCode(RequestErrorKind kind) => kind switch
+    {
+        RequestErrorKind.NotFound => StatusCodes.Status404NotFound,
+        RequestErrorKind.Conflict => StatusCodes.Status409Conflict,
+        RequestErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
+    public static string Title(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => "Not found",
+        StatusCodes.Status409Conflict => "Conflict",
+        StatusCodes.Status413PayloadTooLarge => "Payload too large",
+        StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
+        StatusCodes.Status503ServiceUnavailable => "Service unavailable",
+        _ => "Bad request",
+    };
+
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Of(int status, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: Title(status));
+}

@@ -1,0 +1,26 @@
+using MlGrid.Contracts;
+using MlGrid.ControlPlane.Apis;
+using MlGrid.ControlPlane.Grains;
+using MlGrid.Hosting;
+
+namespace MlGrid.ControlPlane;
+
+public static class ControlPlaneExtensions
+{
+    public static WebApplicationBuilder AddControlPlane(this WebApplicationBuilder builder)
+    {
+        builder.AddMlGridSilo(SiloRoles.Control);
+        builder.Services.AddControlPlaneGrains();
+        builder.Services.AddOptions<ModelUploadOptions>()
+            .BindConfiguration(ModelUploadOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<RequestExceptionHandler>();
+        builder.Services.AddOpenApi("v1");
+        builder.Services.ConfigureHttpJsonOptions(o =>
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        builder.Services.AddHostedService<EndpointResumer>();
+        return builder;
+    }
+}

@@ -1,0 +1,37 @@
+using MlGrid.Contracts;
+
+namespace MlGrid.ControlPlane;
+
+/// <summary>
+/// After a restart, wakes every endpoint so that it finds its replicas again (or places them anew) and republishes
+/// its route, without anyone having to redeploy.
+/// </summary>
+internal sealed class EndpointResumer(IGrainFactory grains, IHostApplicationLifetime lifetime, ILogger<EndpointResumer> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await WhenStartedAsync(stoppingToken);
+        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                var names = await grains.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).List();
+                await Task.WhenAll(names.Select(n => grains.GetGrain<IEndpointGrain>(n).Resume()));
+                logger.LogInformation("Resumed {Count} endpoint(s)", names.Count);
+                return;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Resuming endpoints failed (attempt {Attempt}); trying again", attempt);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt * 2, 10)), stoppingToken);
+            }
+        }
+    }
+
+    private Task WhenStartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        return started.Task.WaitAsync(stoppingToken);
+    }
+}

@@ -1,0 +1,18 @@
+using MlGrid.ControlPlane;
+using MlGrid.ControlPlane.Apis;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddControlPlane();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.MapDefaultEndpoints();
+app.MapOpenApi("/api/v1/openapi.json");
+app.MapModelsApi();
+app.MapEndpointsApi();
+
+app.Run();

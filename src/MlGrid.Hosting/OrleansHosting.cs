@@ -1,0 +1,101 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MlGrid.Contracts;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace MlGrid.Hosting;
+
+/// <summary>How every MlGrid process joins the Orleans cluster: one service id, one clustering table, one grain storage.</summary>
+public static class OrleansHosting
+{
+    public const string ServiceId = "mlgrid";
+
+    /// <summary>Runs this process as a silo of <paramref name="role"/>, publishing <paramref name="metadata"/> to the cluster.</summary>
+    public static IHostApplicationBuilder AddMlGridSilo(
+        this IHostApplicationBuilder builder,
+        string role,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        builder.AddMlGridStorage();
+        var configuration = builder.Configuration;
+        var siloMetadata = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
+        {
+            [SiloRoles.RoleKey] = role,
+        };
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = ClusterId(configuration);
+                o.ServiceId = ServiceId;
+            });
+            silo.Configure<SiloOptions>(o => o.SiloName = $"{role}-{Environment.ProcessId}");
+            silo.Configure<EndpointOptions>(o =>
+            {
+                // Unset ports are picked free at start: replicas of one process on one machine must not collide,
+                // and clients find gateways through the membership table, not a fixed port.
+                o.SiloPort = configuration.GetValue<int?>("Orleans:Endpoints:SiloPort") ?? FreePort();
+                o.GatewayPort = configuration.GetValue<int?>("Orleans:Endpoints:GatewayPort") ?? (role == SiloRoles.Control ? FreePort() : 0);
+                o.AdvertisedIPAddress = AdvertisedAddress(configuration);
+            });
+            silo.UseAzureStorageClustering(options => options.Configure<TableServiceClient>((o, tables) =>
+            {
+                o.TableName = StorageNames.ClusteringTable;
+                o.TableServiceClient = tables;
+            }));
+            silo.AddAzureBlobGrainStorage(StorageNames.GrainState, options => options.Configure<BlobServiceClient>((o, blobs) =>
+            {
+                o.ContainerName = StorageNames.GrainStateContainer;
+                o.BlobServiceClient = blobs;
+                o.GrainStorageSerializer = new JsonGrainStateSerializer();
+            }));
+            silo.UseSiloMetadata(siloMetadata);
+            silo.AddActivityPropagation();
+        });
+        return builder;
+    }
+
+    /// <summary>Connects this process to the cluster as an Orleans client (the gateway).</summary>
+    public static IHostApplicationBuilder AddMlGridClusterClient(this IHostApplicationBuilder builder)
+    {
+        builder.AddMlGridStorage();
+        var configuration = builder.Configuration;
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = ClusterId(configuration);
+                o.ServiceId = ServiceId;
+            });
+            client.UseAzureStorageClustering(options => options.Configure<TableServiceClient>((o, tables) =>
+            {
+                o.TableName = StorageNames.ClusteringTable;
+                o.TableServiceClient = tables;
+            }));
+            client.AddActivityPropagation();
+        });
+        return builder;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string ClusterId(IConfiguration configuration) =>
+        configuration["Orleans:ClusterId"] is { Length: > 0 } id ? id : "mlgrid-local";
+
+    private static IPAddress AdvertisedAddress(IConfiguration configuration) =>
+        configuration["Orleans:Endpoints:AdvertisedIPAddress"] is { Length: > 0 } address
+            ? IPAddress.Parse(address)
+            : IPAddress.Loopback;
+}

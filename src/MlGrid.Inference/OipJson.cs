@@ -1,0 +1,320 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+
+namespace MlGrid.Inference;
+
+/// <summary>Reads Open Inference Protocol v2 JSON requests and writes its responses.</summary>
+public static class OipJson
+{
+    /// <summary>Deepest nesting a request may have: the envelope plus nested <c>data</c> arrays of up to 16 dimensions.</summary>
+    public const int MaxDepth = 24;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+
+    /// <summary>Parses a request body; an <see cref="InferenceInputException"/> says what is wrong with it.</summary>
+    public static InferenceRequest ParseRequest(ReadOnlyMemory<byte> utf8Json)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(utf8Json, DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new InferenceInputException($"The request body is not valid JSON: {ex.Message}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new InferenceInputException("The request body must be a JSON object with an 'inputs' array.");
+            }
+
+            string? id = null;
+            if (root.TryGetProperty("id", out var idElement))
+            {
+                id = idElement.ValueKind == JsonValueKind.String
+                    ? idElement.GetString()
+                    : throw new InferenceInputException("'id' must be a string.");
+            }
+
+            if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
+            {
+                throw new InferenceInputException("The request must have an 'inputs' array.");
+            }
+
+            var inputs = new List<InferenceTensor>(inputsElement.GetArrayLength());
+            foreach (var input in inputsElement.EnumerateArray())
+            {
+                inputs.Add(ParseInput(input));
+            }
+
+            List<string>? outputs = null;
+            if (root.TryGetProperty("outputs", out var outputsElement) && outputsElement.ValueKind != JsonValueKind.Null)
+            {
+                if (outputsElement.ValueKind != JsonValueKind.Array)
+                {
+                    throw new InferenceInputException("'outputs' must be an array of objects with a 'name'.");
+                }
+
+                outputs = [];
+                foreach (var output in outputsElement.EnumerateArray())
+                {
+                    outputs.Add(RequiredString(output, "name", "each entry of 'outputs'"));
+                }
+            }
+
+            return new InferenceRequest(id, inputs, outputs);
+        }
+    }
+
+    public static void WriteResponse(Utf8JsonWriter writer, InferenceResponse response)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("model_name", response.ModelName);
+        writer.WriteString("model_version", response.ModelVersion);
+        if (response.Id is not null)
+        {
+            writer.WriteString("id", response.Id);
+        }
+
+        writer.WriteStartArray("outputs");
+        foreach (var output in response.Outputs)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", output.Name);
+            writer.WriteString("datatype", output.Datatype);
+            writer.WriteStartArray("shape");
+            foreach (var dim in output.Shape)
+            {
+                writer.WriteNumberValue(dim);
+            }
+
+            writer.WriteEndArray();
+            writer.WritePropertyName("data");
+            WriteData(writer, output.Data);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    public static byte[] SerializeResponse(InferenceResponse response)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteResponse(writer, response);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static InferenceTensor ParseInput(JsonElement input)
+    {
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            throw new InferenceInputException("Each entry of 'inputs' must be an object with 'name', 'datatype', 'shape' and 'data'.");
+        }
+
+        var name = RequiredString(input, "name", "each entry of 'inputs'");
+        var datatype = RequiredString(input, "datatype", $"input '{name}'");
+        if (!Datatypes.IsKnown(datatype))
+        {
+            throw new InferenceInputException(
+                $"Input '{name}' has unknown datatype '{datatype}'; use one of {string.Join(", ", Datatypes.All)}.");
+        }
+
+        if (!input.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+        {
+            throw new InferenceInputException($"Input '{name}' must have a 'shape' array.");
+        }
+
+        var shape = new long[shapeElement.GetArrayLength()];
+        var i = 0;
+        foreach (var dim in shapeElement.EnumerateArray())
+        {
+            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out var value) || value < 0)
+            {
+                throw new InferenceInputException($"Input '{name}' has a shape entry that is not a non-negative integer: {dim.GetRawText()}.");
+            }
+
+            shape[i++] = value;
+        }
+
+        var expected = Shapes.ElementCount(name, shape);
+        if (!input.TryGetProperty("data", out var dataElement))
+        {
+            throw new InferenceInputException($"Input '{name}' has no 'data'.");
+        }
+
+        var actual = CountLeaves(dataElement);
+        if (actual != expected)
+        {
+            throw new InferenceInputException(
+                $"Input '{name}' has {actual} data elements but shape {Shapes.Format(shape)} needs {expected}.");
+        }
+
+        var data = Datatypes.NewArray(datatype, checked((int)expected));
+        var index = 0;
+        Fill(name, datatype, dataElement, data, ref index);
+        return new InferenceTensor(name, datatype, shape, data);
+    }
+
+    private static string RequiredString(JsonElement element, string property, string where)
+    {
+        if (element.ValueKind != JsonValueKind.Object
+            || !element.TryGetProperty(property, out var value)
+            || value.ValueKind != JsonValueKind.String
+            || string.IsNullOrEmpty(value.GetString()))
+        {
+            throw new InferenceInputException($"'{property}' is required as a non-empty string in {where}.");
+        }
+
+        return value.GetString()!;
+    }
+
+    private static long CountLeaves(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            return 1;
+        }
+
+        long count = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            count += CountLeaves(item);
+        }
+
+        return count;
+    }
+
+    private static void Fill(string name, string datatype, JsonElement element, Array data, ref int index)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                Fill(name, datatype, item, data, ref index);
+            }
+
+            return;
+        }
+
+        var ok = data switch
+        {
+            bool[] a => TryBool(element, out a[index]),
+            byte[] a => TryInteger(element, byte.MinValue, byte.MaxValue, out var v) && Set(a, index, (byte)v),
+            ushort[] a => TryInteger(element, ushort.MinValue, ushort.MaxValue, out var v) && Set(a, index, (ushort)v),
+            uint[] a => TryInteger(element, uint.MinValue, uint.MaxValue, out var v) && Set(a, index, (uint)v),
+            ulong[] a => element.ValueKind == JsonValueKind.Number && element.TryGetUInt64(out a[index]),
+            sbyte[] a => TryInteger(element, sbyte.MinValue, sbyte.MaxValue, out var v) && Set(a, index, (sbyte)v),
+            short[] a => TryInteger(element, short.MinValue, short.MaxValue, out var v) && Set(a, index, (short)v),
+            int[] a => TryInteger(element, int.MinValue, int.MaxValue, out var v) && Set(a, index, (int)v),
+            long[] a => element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out a[index]),
+            Float16[] a => TryReal(element, out var v) && Set(a, index, (Float16)(float)v),
+            float[] a => TryReal(element, out var v) && Set(a, index, (float)v),
+            double[] a => TryReal(element, out a[index]),
+            string[] a => element.ValueKind == JsonValueKind.String && Set(a, index, element.GetString()!),
+            _ => false,
+        };
+
+        if (!ok)
+        {
+            throw new InferenceInputException(
+                $"Input '{name}' element {index} ({Truncate(element.GetRawText())}) is not a valid {datatype} value.");
+        }
+
+        index++;
+    }
+
+    private static bool Set<T>(T[] array, int index, T value)
+    {
+        array[index] = value;
+        return true;
+    }
+
+    private static bool TryBool(JsonElement element, out bool value)
+    {
+        value = element.ValueKind == JsonValueKind.True;
+        return element.ValueKind is JsonValueKind.True or JsonValueKind.False;
+    }
+
+    private static bool TryInteger(JsonElement element, long min, long max, out long value)
+    {
+        value = 0;
+        return element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out value) && value >= min && value <= max;
+    }
+
+    private static bool TryReal(JsonElement element, out double value)
+    {
+        if (element.ValueKind == JsonValueKind.Number)
+        {
+            return element.TryGetDouble(out value);
+        }
+
+        // JSON has no NaN or infinities; they travel as these strings both ways.
+        value = element.ValueKind == JsonValueKind.String ? element.GetString() switch
+        {
+            "NaN" => double.NaN,
+            "Infinity" => double.PositiveInfinity,
+            "-Infinity" => double.NegativeInfinity,
+            _ => 0,
+        } : 0;
+        return element.ValueKind == JsonValueKind.String && (double.IsNaN(value) || double.IsInfinity(value));
+    }
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    private static void WriteData(Utf8JsonWriter writer, Array data)
+    {
+        writer.WriteStartArray();
+        switch (data)
+        {
+            case bool[] a: foreach (var v in a) { writer.WriteBooleanValue(v); } break;
+            case byte[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case ushort[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case uint[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case ulong[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case sbyte[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case short[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case int[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case long[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
+            case Float16[] a: foreach (var v in a) { WriteReal(writer, (float)v); } break;
+            case float[] a: foreach (var v in a) { WriteReal(writer, v); } break;
+            case double[] a: foreach (var v in a) { WriteReal(writer, v); } break;
+            case string[] a: foreach (var v in a) { writer.WriteStringValue(v); } break;
+            default: throw new ArgumentException($"No datatype holds {data.GetType().Name}.", nameof(data));
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static void WriteReal(Utf8JsonWriter writer, float value)
+    {
+        if (float.IsFinite(value))
+        {
+            writer.WriteNumberValue(value);
+        }
+        else
+        {
+            writer.WriteStringValue(float.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
+        }
+    }
+
+    private static void WriteReal(Utf8JsonWriter writer, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumberValue(value);
+        }
+        else
+        {
+            writer.WriteStringValue(double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
+        }
+    }
+}

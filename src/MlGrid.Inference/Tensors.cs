@@ -1,0 +1,59 @@
+namespace MlGrid.Inference;
+
+/// <summary>A named input or output as a model declares it; -1 marks a dynamic dimension.</summary>
+public sealed record TensorSpec(string Name, string Datatype, long[] Shape)
+{
+    public string ShapeText => Shapes.Format(Shape);
+}
+
+/// <summary>A tensor with its data in a flat, row-major .NET array (string[] for BYTES).</summary>
+public sealed record InferenceTensor(string Name, string Datatype, long[] Shape, Array Data);
+
+public sealed record InferenceRequest(string? Id, IReadOnlyList<InferenceTensor> Inputs, IReadOnlyList<string>? Outputs);
+
+public sealed record InferenceResponse(string ModelName, string ModelVersion, string? Id, IReadOnlyList<InferenceTensor> Outputs);
+
+/// <summary>A request the caller got wrong; the message says what and how to fix it.</summary>
+public sealed class InferenceInputException : Exception
+{
+    public InferenceInputException()
+    {
+    }
+
+    public InferenceInputException(string message) : base(message)
+    {
+    }
+
+    public InferenceInputException(string message, Exception innerException) : base(message, innerException)
+    {
+    }
+}
+
+public static class Shapes
+{
+    /// <summary>The number of elements a shape holds; an <see cref="InferenceInputException"/> for negative or overflowing dimensions.</summary>
+    public static long ElementCount(string tensorName, IReadOnlyList<long> shape)
+    {
+        long count = 1;
+        foreach (var dim in shape)
+        {
+            if (dim < 0)
+            {
+                throw new InferenceInputException($"Tensor '{tensorName}' has a negative dimension in shape {Format(shape)}.");
+            }
+
+            try
+            {
+                count = checked(count * dim);
+            }
+            catch (OverflowException)
+            {
+                throw new InferenceInputException($"Tensor '{tensorName}' shape {Format(shape)} holds too many elements.");
+            }
+        }
+
+        return count;
+    }
+
+    public static string Format(IReadOnlyList<long> shape) => "[" + string.Join(",", shape) + "]";
+}

@@ -1,0 +1,31 @@
+using MlGrid.Contracts;
+
+namespace MlGrid.Worker.Grains;
+
+/// <summary>
+/// The agent of one worker silo. Its key is the silo's address and it refuses to live anywhere else, so a call to it
+/// always reaches the model host of that worker.
+/// </summary>
+[GrainType("mlgrid.worker")]
+public sealed class WorkerGrain(ModelHost host, ILocalSiloDetails silo) : Grain, IWorkerGrain
+{
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var here = silo.SiloAddress.ToParsableString();
+        if (this.GetPrimaryKeyString() != here)
+        {
+            throw new InvalidOperationException(
+                $"Worker agent {this.GetPrimaryKeyString()} was placed on {here}; that worker is gone.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<ReplicaReport> EnsureReplica(ReplicaAssignment assignment) => Task.FromResult(host.Ensure(assignment));
+
+    public Task RemoveReplica(string replicaId)
+    {
+        host.Remove(replicaId);
+        return Task.CompletedTask;
+    }
+}

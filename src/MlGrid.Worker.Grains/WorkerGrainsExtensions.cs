@@ -1,0 +1,16 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MlGrid.Worker.Grains;
+
+public static class WorkerGrainsExtensions
+{
+    public static IServiceCollection AddWorkerGrains(this IServiceCollection services)
+    {
+        services.AddOptions<ModelHostOptions>()
+            .BindConfiguration(ModelHostOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<ModelHost>();
+        return services;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using MlGrid.Contracts;
+using MlGrid.Inference;
+using MlGrid.Worker.Grains;
+
+namespace MlGrid.Worker.Apis;
+
+/// <summary>
+/// The worker's internal inference surface. Gateways reach a replica at <c>{worker}/replicas/{replicaId}</c>
+/// followed by the Open Inference Protocol path the client used.
+/// </summary>
+public static class InferenceApi
+{
+    /// <summary>Headers that tell callers which variant answered.</summary>
+    public const string DeploymentHeader = "x-mlgrid-deployment";
+    public const string ModelVersionHeader = "x-mlgrid-model-version";
+    public const string ModelHeader = "x-mlgrid-model";
+
+    /// <summary>The largest request body accepted, in bytes.</summary>
+    public const long MaxBodyBytes = 64 * 1024 * 1024;
+
+    public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder app)
+    {
+        var replicas = app.MapGroup("/replicas/{replicaId}/v2/models/{endpoint}");
+        replicas.MapPost("/infer", InferAsync);
+        replicas.MapPost("/versions/{deployment}/infer", InferAsync);
+        return app;
+    }
+
+    public static async Task InferAsync(HttpContext context, string replicaId, ModelHost host, InferenceMetrics metrics, ILogger<ModelHost> logger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var replica = host.Find(replicaId);
+        var endpoint = replica?.Assignment.Endpoint ?? "unknown";
+        var deployment = replica?.Assignment.Deployment ?? "unknown";
+        var status = StatusCodes.Status200OK;
+        try
+        {
+            if (replica?.Model is not { } model || replica.Report.Status != DeploymentStatus.Ready)
+            {
+                status = StatusCodes.Status503ServiceUnavailable;
+                await WriteErrorAsync(context, status, $"Replica '{replicaId}' is not ready on this worker.");
+                return;
+            }
+
+            context.Response.Headers[DeploymentHeader] = deployment;
+            context.Response.Headers[ModelVersionHeader] = replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers[ModelHeader] = replica.Assignment.Model;
+
+            var body = await ReadBodyAsync(context);
+            if (body is null)
+            {
+                status = StatusCodes.Status413PayloadTooLarge;
+                await WriteErrorAsync(context, status, $"The request body is larger than {MaxBodyBytes} bytes.");
+                return;
+            }
+
+            byte[] payload;
+            try
+            {
+                var request = OipJson.ParseRequest(body.Value);
+                SignatureValidator.Validate(request, model.Inputs, model.Outputs);
+                var outputs = model.Run(request.Inputs, request.Outputs);
+                payload = OipJson.SerializeResponse(new InferenceResponse(
+                    endpoint,
+                    replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    request.Id,
+                    outputs));
+            }
+            catch (InferenceInputException ex)
+            {
+                status = StatusCodes.Status400BadRequest;
+                await WriteErrorAsync(context, status, ex.Message);
+                return;
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                // The request matched the signature but the graph refused it (e.g. dimensions that must agree do not).
+                status = StatusCodes.Status400BadRequest;
+                await WriteErrorAsync(context, status, $"ONNX Runtime rejected the inputs: {ex.Message.Split('\n')[0]}");
+                return;
+            }
+
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = payload.Length;
+            await context.Response.Body.WriteAsync(payload);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Inference failed on replica {Replica}", replicaId);
+            status = StatusCodes.Status500InternalServerError;
+            if (!context.Response.HasStarted)
+            {
+                await WriteErrorAsync(context, status, "The worker failed to run the model; see its logs.");
+            }
+        }
+        finally
+        {
+            metrics.Record(endpoint, deployment, status, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    public static Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new InferenceError(message));
+    }
+
+    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+}
+
+/// <summary>The Open Inference Protocol error body.</summary>
+public sealed record InferenceError(string Error);

@@ -1,0 +1,64 @@
+using MlGrid.Contracts;
+using MlGrid.Hosting;
+using MlGrid.Inference;
+using MlGrid.Worker.Apis;
+using MlGrid.Worker.Grains;
+
+namespace MlGrid.Worker;
+
+public static class WorkerHostExtensions
+{
+    /// <summary>Joins the cluster as a worker silo, telling the control plane where it serves inference and whether it has a GPU.</summary>
+    public static WebApplicationBuilder AddWorker(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(ModelHostOptions.Section).Get<ModelHostOptions>() ?? new ModelHostOptions();
+        var inferenceUrl = options.InferenceUrl is { Length: > 0 } configured ? configured : ListenUrl(builder.Configuration);
+        var (gpu, gpuDetail) = options.Gpu switch
+        {
+            "true" => (true, "forced on by Worker:Gpu"),
+            "false" => (false, "forced off by Worker:Gpu"),
+            _ => OnnxModel.ProbeCuda(),
+        };
+
+        builder.Services.AddSingleton(new WorkerIdentity(inferenceUrl, gpu, gpuDetail));
+        builder.Services.AddHostedService<WorkerStartupLog>();
+        builder.Services.AddWorkerGrains();
+        builder.Services.AddSingleton<InferenceMetrics>();
+        builder.AddMlGridSilo(SiloRoles.Worker, new Dictionary<string, string>
+        {
+            [SiloRoles.InferenceUrlKey] = inferenceUrl,
+            [SiloRoles.GpuKey] = gpu ? "true" : "false",
+        });
+        return builder;
+    }
+
+    /// <summary>The first HTTP address this process listens on, with wildcard and localhost hosts made concrete.</summary>
+    private static string ListenUrl(IConfiguration configuration)
+    {
+        var urls = configuration["ASPNETCORE_URLS"] ?? configuration["urls"] ?? "http://127.0.0.1:5000";
+        var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .FirstOrDefault(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? urls.Split(';')[0];
+        var uri = new UriBuilder(first.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal));
+        if (uri.Host is "localhost" or "0.0.0.0" or "[::]")
+        {
+            uri.Host = configuration["Orleans:Endpoints:AdvertisedIPAddress"] is { Length: > 0 } ip ? ip : "127.0.0.1";
+        }
+
+        return uri.Uri.GetLeftPart(UriPartial.Authority);
+    }
+}
+
+/// <summary>What this worker told the cluster about itself.</summary>
+public sealed record WorkerIdentity(string InferenceUrl, bool HasGpu, string GpuDetail);
+
+internal sealed class WorkerStartupLog(WorkerIdentity identity, ILogger<WorkerStartupLog> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("Worker serving inference at {Url}; GPU: {Gpu} ({Detail})",
+            identity.InferenceUrl, identity.HasGpu ? "yes, models run on the CUDA execution provider" : "no, models run on the CPU", identity.GpuDetail);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
