@@ -64,21 +64,23 @@ public static class Datatypes
     };
 
     /// <summary>The OIP datatype of a .NET array made by <see cref="NewArray"/>.</summary>
-    public static string Of(Array data) => data switch
+    public static string Of(Array data)
     {
-        bool[] => Bool,
-        byte[] => UInt8,
-        ushort[] => UInt16,
-        uint[] => UInt32,
-        ulong[] => UInt64,
-        sbyte[] => Int8,
-        short[] => Int16,
-        int[] => Int32,
-        long[] => Int64,
-        Float16[] => Fp16,
-        float[] => Fp32,
-        double[] => Fp64,
-        string[] => Bytes,
-        _ => throw new ArgumentException($"No datatype holds {data.GetType().Name}.", nameof(data)),
-    };
+        // By element type: the runtime lets sbyte[] pass as byte[] in type patterns.
+        var element = data.GetType().GetElementType();
+        return element == typeof(bool) ? Bool
+            : element == typeof(byte) ? UInt8
+            : element == typeof(ushort) ? UInt16
+            : element == typeof(uint) ? UInt32
+            : element == typeof(ulong) ? UInt64
+            : element == typeof(sbyte) ? Int8
+            : element == typeof(short) ? Int16
+            : element == typeof(int) ? Int32
+            : element == typeof(long) ? Int64
+            : element == typeof(Float16) ? Fp16
+            : element == typeof(float) ? Fp32
+            : element == typeof(double) ? Fp64
+            : element == typeof(string) ? Bytes
+            : throw new ArgumentException($"No datatype holds {data.GetType().Name}.", nameof(data));
+    }
 }

@@ -33,7 +33,7 @@ public static class OipJson
             }
 
             string? id = null;
-            if (root.TryGetProperty("id", out var idElement))
+            if (root.TryGetProperty("id", out var idElement) && idElement.ValueKind != JsonValueKind.Null)
             {
                 id = idElement.ValueKind == JsonValueKind.String
                     ? idElement.GetString()
@@ -94,7 +94,7 @@ public static class OipJson
 
             writer.WriteEndArray();
             writer.WritePropertyName("data");
-            WriteData(writer, output.Data);
+            WriteData(writer, output.Datatype, output.Data);
             writer.WriteEndObject();
         }
 
@@ -158,6 +158,12 @@ public static class OipJson
                 $"Input '{name}' has {actual} data elements but shape {Shapes.Format(shape)} needs {expected}.");
         }
 
+        if (!NestingMatches(dataElement, shape))
+        {
+            throw new InferenceInputException(
+                $"Input '{name}' has nested 'data' that does not follow shape {Shapes.Format(shape)}; nest it exactly by the shape or send it flat.");
+        }
+
         var data = Datatypes.NewArray(datatype, checked((int)expected));
         var index = 0;
         Fill(name, datatype, dataElement, data, ref index);
@@ -175,6 +181,40 @@ public static class OipJson
         }
 
         return value.GetString()!;
+    }
+
+    /// <summary>Flat data always matches; nested data must nest one level per dimension with the shape's lengths.</summary>
+    private static bool NestingMatches(JsonElement data, long[] shape)
+    {
+        if (data.ValueKind != JsonValueKind.Array || !data.EnumerateArray().Any(e => e.ValueKind == JsonValueKind.Array))
+        {
+            return true;
+        }
+
+        return Nested(data, shape, 0);
+
+        static bool Nested(JsonElement element, long[] shape, int level)
+        {
+            if (level == shape.Length)
+            {
+                return element.ValueKind != JsonValueKind.Array;
+            }
+
+            if (element.ValueKind != JsonValueKind.Array || element.GetArrayLength() != shape[level])
+            {
+                return false;
+            }
+
+            foreach (var item in element.EnumerateArray())
+            {
+                if (!Nested(item, shape, level + 1))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
     }
 
     private static long CountLeaves(JsonElement element)
@@ -205,21 +245,22 @@ public static class OipJson
             return;
         }
 
-        var ok = data switch
+        // Dispatch on the datatype, not the array's type: the runtime lets sbyte[] pass as byte[] and so on.
+        var ok = datatype switch
         {
-            bool[] a => TryBool(element, out a[index]),
-            byte[] a => TryInteger(element, byte.MinValue, byte.MaxValue, out var v) && Set(a, index, (byte)v),
-            ushort[] a => TryInteger(element, ushort.MinValue, ushort.MaxValue, out var v) && Set(a, index, (ushort)v),
-            uint[] a => TryInteger(element, uint.MinValue, uint.MaxValue, out var v) && Set(a, index, (uint)v),
-            ulong[] a => element.ValueKind == JsonValueKind.Number && element.TryGetUInt64(out a[index]),
-            sbyte[] a => TryInteger(element, sbyte.MinValue, sbyte.MaxValue, out var v) && Set(a, index, (sbyte)v),
-            short[] a => TryInteger(element, short.MinValue, short.MaxValue, out var v) && Set(a, index, (short)v),
-            int[] a => TryInteger(element, int.MinValue, int.MaxValue, out var v) && Set(a, index, (int)v),
-            long[] a => element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out a[index]),
-            Float16[] a => TryReal(element, out var v) && Set(a, index, (Float16)(float)v),
-            float[] a => TryReal(element, out var v) && Set(a, index, (float)v),
-            double[] a => TryReal(element, out a[index]),
-            string[] a => element.ValueKind == JsonValueKind.String && Set(a, index, element.GetString()!),
+            Datatypes.Bool => TryBool(element, out ((bool[])data)[index]),
+            Datatypes.UInt8 => TryInteger(element, byte.MinValue, byte.MaxValue, out var v) && Set((byte[])data, index, (byte)v),
+            Datatypes.UInt16 => TryInteger(element, ushort.MinValue, ushort.MaxValue, out var v) && Set((ushort[])data, index, (ushort)v),
+            Datatypes.UInt32 => TryInteger(element, uint.MinValue, uint.MaxValue, out var v) && Set((uint[])data, index, (uint)v),
+            Datatypes.UInt64 => element.ValueKind == JsonValueKind.Number && element.TryGetUInt64(out ((ulong[])data)[index]),
+            Datatypes.Int8 => TryInteger(element, sbyte.MinValue, sbyte.MaxValue, out var v) && Set((sbyte[])data, index, (sbyte)v),
+            Datatypes.Int16 => TryInteger(element, short.MinValue, short.MaxValue, out var v) && Set((short[])data, index, (short)v),
+            Datatypes.Int32 => TryInteger(element, int.MinValue, int.MaxValue, out var v) && Set((int[])data, index, (int)v),
+            Datatypes.Int64 => element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out ((long[])data)[index]),
+            Datatypes.Fp16 => TryReal(element, out var v) && Fits((float)(Float16)(float)v, v) && Set((Float16[])data, index, (Float16)(float)v),
+            Datatypes.Fp32 => TryReal(element, out var v) && Fits((float)v, v) && Set((float[])data, index, (float)v),
+            Datatypes.Fp64 => TryReal(element, out var v) && Set((double[])data, index, v),
+            Datatypes.Bytes => element.ValueKind == JsonValueKind.String && Set((string[])data, index, element.GetString()!),
             _ => false,
         };
 
@@ -238,6 +279,9 @@ public static class OipJson
         return true;
     }
 
+    /// <summary>A finite value must stay finite in the narrower type: 1e39 is not an FP32.</summary>
+    private static bool Fits(float narrowed, double value) => float.IsFinite(narrowed) || !double.IsFinite(value);
+
     private static bool TryBool(JsonElement element, out bool value)
     {
         value = element.ValueKind == JsonValueKind.True;
@@ -254,7 +298,8 @@ public static class OipJson
     {
         if (element.ValueKind == JsonValueKind.Number)
         {
-            return element.TryGetDouble(out value);
+            // The reader turns 1e400 into infinity; a number token must stay a finite number.
+            return element.TryGetDouble(out value) && double.IsFinite(value);
         }
 
         // JSON has no NaN or infinities; they travel as these strings both ways.
@@ -270,25 +315,30 @@ public static class OipJson
 
     private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
-    private static void WriteData(Utf8JsonWriter writer, Array data)
+    private static void WriteData(Utf8JsonWriter writer, string datatype, Array data)
     {
-        writer.WriteStartArray();
-        switch (data)
+        if (Datatypes.Of(data) != datatype)
         {
-            case bool[] a: foreach (var v in a) { writer.WriteBooleanValue(v); } break;
-            case byte[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case ushort[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case uint[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case ulong[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case sbyte[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case short[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case int[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case long[] a: foreach (var v in a) { writer.WriteNumberValue(v); } break;
-            case Float16[] a: foreach (var v in a) { WriteReal(writer, (float)v); } break;
-            case float[] a: foreach (var v in a) { WriteReal(writer, v); } break;
-            case double[] a: foreach (var v in a) { WriteReal(writer, v); } break;
-            case string[] a: foreach (var v in a) { writer.WriteStringValue(v); } break;
-            default: throw new ArgumentException($"No datatype holds {data.GetType().Name}.", nameof(data));
+            throw new ArgumentException($"{datatype} data cannot be held in {data.GetType().Name}.", nameof(data));
+        }
+
+        writer.WriteStartArray();
+        switch (datatype)
+        {
+            case Datatypes.Bool: foreach (var v in (bool[])data) { writer.WriteBooleanValue(v); } break;
+            case Datatypes.UInt8: foreach (var v in (byte[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.UInt16: foreach (var v in (ushort[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.UInt32: foreach (var v in (uint[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.UInt64: foreach (var v in (ulong[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.Int8: foreach (var v in (sbyte[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.Int16: foreach (var v in (short[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.Int32: foreach (var v in (int[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.Int64: foreach (var v in (long[])data) { writer.WriteNumberValue(v); } break;
+            case Datatypes.Fp16: foreach (var v in (Float16[])data) { WriteReal(writer, (float)v); } break;
+            case Datatypes.Fp32: foreach (var v in (float[])data) { WriteReal(writer, v); } break;
+            case Datatypes.Fp64: foreach (var v in (double[])data) { WriteReal(writer, v); } break;
+            case Datatypes.Bytes: foreach (var v in (string[])data) { writer.WriteStringValue(v); } break;
+            default: throw new ArgumentException($"Unknown datatype {datatype}.", nameof(datatype));
         }
 
         writer.WriteEndArray();

@@ -32,7 +32,7 @@ public sealed class ModelLoadException : Exception
 /// <summary>
 /// One long-lived ONNX Runtime session and its signature. <see cref="Run"/> is thread-safe, as ONNX Runtime's is.
 /// </summary>
-public sealed class OnnxModel : IDisposable
+public sealed partial class OnnxModel : IDisposable
 {
     public const string CudaProvider = "CUDAExecutionProvider";
     public const string CpuProvider = "CPUExecutionProvider";
@@ -189,9 +189,13 @@ public sealed class OnnxModel : IDisposable
 
     private static string FirstLine(string message)
     {
-        var line = message.Split('\n', 2)[0].Trim();
+        // ONNX Runtime names the local file it read; callers know the model, not this worker's disk.
+        var line = LocalPath().Replace(message.Split('\n', 2)[0].Trim(), "the model file");
         return line.Length <= 500 ? line : line[..500] + "…";
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?:[A-Za-z]:)?[\\/][^\s:]*\.onnx")]
+    private static partial System.Text.RegularExpressions.Regex LocalPath();
 
     private static List<TensorSpec> ReadSpecs(IReadOnlyDictionary<string, NodeMetadata> metadata, bool isInput)
     {
@@ -216,22 +220,23 @@ public sealed class OnnxModel : IDisposable
         return specs;
     }
 
-    private static OrtValue ToOrtValue(InferenceTensor tensor) => tensor.Data switch
+    private static OrtValue ToOrtValue(InferenceTensor tensor) => tensor.Datatype switch
     {
-        bool[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        byte[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        ushort[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        uint[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        ulong[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        sbyte[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        short[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        int[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        long[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        Float16[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        float[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        double[] a => OrtValue.CreateTensorValueFromMemory(a, tensor.Shape),
-        string[] a => ToStringTensor(a, tensor.Shape),
-        _ => throw new ArgumentException($"Tensor '{tensor.Name}' holds {tensor.Data.GetType().Name}, which no datatype maps to.", nameof(tensor)),
+        // By datatype, not array type: the runtime lets sbyte[] pass as byte[] in type patterns.
+        Datatypes.Bool => OrtValue.CreateTensorValueFromMemory((bool[])tensor.Data, tensor.Shape),
+        Datatypes.UInt8 => OrtValue.CreateTensorValueFromMemory((byte[])tensor.Data, tensor.Shape),
+        Datatypes.UInt16 => OrtValue.CreateTensorValueFromMemory((ushort[])tensor.Data, tensor.Shape),
+        Datatypes.UInt32 => OrtValue.CreateTensorValueFromMemory((uint[])tensor.Data, tensor.Shape),
+        Datatypes.UInt64 => OrtValue.CreateTensorValueFromMemory((ulong[])tensor.Data, tensor.Shape),
+        Datatypes.Int8 => OrtValue.CreateTensorValueFromMemory((sbyte[])tensor.Data, tensor.Shape),
+        Datatypes.Int16 => OrtValue.CreateTensorValueFromMemory((short[])tensor.Data, tensor.Shape),
+        Datatypes.Int32 => OrtValue.CreateTensorValueFromMemory((int[])tensor.Data, tensor.Shape),
+        Datatypes.Int64 => OrtValue.CreateTensorValueFromMemory((long[])tensor.Data, tensor.Shape),
+        Datatypes.Fp16 => OrtValue.CreateTensorValueFromMemory((Float16[])tensor.Data, tensor.Shape),
+        Datatypes.Fp32 => OrtValue.CreateTensorValueFromMemory((float[])tensor.Data, tensor.Shape),
+        Datatypes.Fp64 => OrtValue.CreateTensorValueFromMemory((double[])tensor.Data, tensor.Shape),
+        Datatypes.Bytes => ToStringTensor((string[])tensor.Data, tensor.Shape),
+        _ => throw new ArgumentException($"Tensor '{tensor.Name}' has unknown datatype {tensor.Datatype}.", nameof(tensor)),
     };
 
     private static OrtValue ToStringTensor(string[] data, long[] shape)

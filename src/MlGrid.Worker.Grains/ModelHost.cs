@@ -14,6 +14,7 @@ namespace MlGrid.Worker.Grains;
 public sealed class ModelHost(
     ArtifactStore artifacts,
     IGrainFactory grains,
+    WorkerDevice device,
     IOptions<ModelHostOptions> options,
     ILogger<ModelHost> logger) : IDisposable
 {
@@ -145,8 +146,9 @@ public sealed class ModelHost(
         var preference = assignment.Device switch
         {
             Devices.Cpu => DevicePreference.Cpu,
+            Devices.Gpu when !device.HasGpu => throw new ModelLoadException($"The deployment asks for a GPU but this worker has none ({device.Detail})."),
             Devices.Gpu => DevicePreference.Gpu,
-            _ => DevicePreference.Auto,
+            _ => device.HasGpu ? DevicePreference.Auto : DevicePreference.Cpu,
         };
         var model = OnnxModel.Load(path, preference);
         model.Warmup();

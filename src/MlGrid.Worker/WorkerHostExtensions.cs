@@ -20,7 +20,8 @@ public static class WorkerHostExtensions
             _ => OnnxModel.ProbeCuda(),
         };
 
-        builder.Services.AddSingleton(new WorkerIdentity(inferenceUrl, gpu, gpuDetail));
+        builder.Services.AddSingleton(new WorkerDevice(gpu, gpuDetail));
+        builder.Services.AddSingleton(new WorkerIdentity(inferenceUrl));
         builder.Services.AddHostedService<WorkerStartupLog>();
         builder.Services.AddWorkerGrains();
         builder.Services.AddSingleton<InferenceMetrics>();
@@ -49,14 +50,14 @@ public static class WorkerHostExtensions
 }
 
 /// <summary>What this worker told the cluster about itself.</summary>
-public sealed record WorkerIdentity(string InferenceUrl, bool HasGpu, string GpuDetail);
+public sealed record WorkerIdentity(string InferenceUrl);
 
-internal sealed class WorkerStartupLog(WorkerIdentity identity, ILogger<WorkerStartupLog> logger) : IHostedService
+internal sealed class WorkerStartupLog(WorkerIdentity identity, WorkerDevice device, ILogger<WorkerStartupLog> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         logger.LogInformation("Worker serving inference at {Url}; GPU: {Gpu} ({Detail})",
-            identity.InferenceUrl, identity.HasGpu ? "yes, models run on the CUDA execution provider" : "no, models run on the CPU", identity.GpuDetail);
+            identity.InferenceUrl, device.HasGpu ? "yes, models run on the CUDA execution provider" : "no, models run on the CPU", device.Detail);
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace MlGrid.EndToEnd.Tests;
+
+/// <summary>One running MlGrid (the real AppHost: Azurite, control plane, two workers, gateway) on a data folder.</summary>
+public sealed class MlGridApp : IAsyncDisposable
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private MlGridApp(DistributedApplication app, HttpClient gateway, HttpClient anonymous, string dataDirectory)
+    {
+        App = app;
+        Gateway = gateway;
+        Anonymous = anonymous;
+        DataDirectory = dataDirectory;
+    }
+
+    public DistributedApplication App { get; }
+
+    /// <summary>A client of the gateway that sends the admin key.</summary>
+    public HttpClient Gateway { get; }
+
+    /// <summary>A client of the gateway that sends no key.</summary>
+    public HttpClient Anonymous { get; }
+
+    public string DataDirectory { get; }
+
+    public static async Task<MlGridApp> StartAsync(string dataDirectory, string adminKey)
+    {
+        var port = FreePort();
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MlGrid_AppHost>(
+        [
+            $"MLGRID_DATA_DIR={dataDirectory}",
+            $"MLGRID_ADMIN_KEY={adminKey}",
+            $"MLGRID_GATEWAY_PORT={port}",
+        ]);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+
+        var app = await builder.BuildAsync();
+        using var cts = new CancellationTokenSource(StartTimeout);
+        await app.StartAsync(cts.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", cts.Token);
+
+        var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        var gateway = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+        var anonymous = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var started = new MlGridApp(app, gateway, anonymous, dataDirectory);
+        await started.WaitUntilAsync(async () => (await anonymous.GetAsync("/v2/health/ready")).IsSuccessStatusCode, StartTimeout);
+        return started;
+    }
+
+    public async Task<JsonElement> UploadModelAsync(string name, byte[] onnx)
+    {
+        using var content = new ByteArrayContent(onnx);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await Gateway.PostAsync($"/api/v1/models/{name}/versions", content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"Upload of {name} gave {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    /// <summary>PUTs an endpoint and waits until every replica of every deployment is Ready.</summary>
+    public async Task<JsonElement> DeployAsync(string endpoint, object spec)
+    {
+        using var response = await Gateway.PutAsJsonAsync($"/api/v1/endpoints/{endpoint}", spec);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"Deploy of {endpoint} gave {(int)response.StatusCode}: {body}");
+        return await WaitForReadyAsync(endpoint);
+    }
+
+    public async Task<JsonElement> WaitForReadyAsync(string endpoint)
+    {
+        JsonElement last = default;
+        await WaitUntilAsync(async () =>
+        {
+            last = await Gateway.GetFromJsonAsync<JsonElement>($"/api/v1/endpoints/{endpoint}");
+            var ready = last.GetProperty("deployments").EnumerateArray().All(d =>
+                d.GetProperty("replicaStatus").EnumerateArray().All(r => r.GetProperty("status").GetString() == "Ready"));
+            return ready && (await Gateway.GetAsync($"/v2/models/{endpoint}/ready")).IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(90), () => $"Endpoint {endpoint} did not become ready: {last}");
+        return last;
+    }
+
+    public async Task<HttpResponseMessage> InferAsync(string endpoint, object request) =>
+        await Gateway.PostAsJsonAsync($"/v2/models/{endpoint}/infer", request);
+
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string>? describe = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail(describe?.Invoke() ?? $"Condition not met within {timeout}.");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Gateway.Dispose();
+        Anonymous.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    public static string NewDataDirectory()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "mlgrid-e2e", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One MlGrid shared by the tests of the end-to-end collection; each test uses its own model and endpoint names.</summary>
+public sealed class MlGridFixture : IAsyncLifetime
+{
+    public const string AdminKey = "e2e-admin-key-0123456789abcdef";
+
+    public MlGridApp App { get; private set; } = null!;
+
+    public async Task InitializeAsync() => App = await MlGridApp.StartAsync(MlGridApp.NewDataDirectory(), AdminKey);
+
+    public async Task DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EndToEndCollection : ICollectionFixture<MlGridFixture>
+{
+    public const string Name = "end-to-end";
+}
