@@ -166,7 +166,7 @@ public sealed partial class OnnxModel : IDisposable
         if (preference == DevicePreference.Gpu)
         {
             session.Dispose();
-            throw new ModelLoadException($"The deployment asks for a GPU but none is usable on this worker. {fallbackReason}");
+            throw new ModelLoadException($"The deployment asks for a GPU but none is usable on this machine. {fallbackReason}");
         }
 
         return Wrap(session, CpuProvider, fallbackReason);
