@@ -2,6 +2,7 @@ using MlGrid.AppHost;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var settings = LocalSettings.Load(builder);
+var adminKey = builder.AddParameter("admin-key", settings.AdminKey, secret: true);
 
 // Storage: Azurite locally (installed from npm on first run), holding cluster membership, grain state and artifacts.
 var storage = builder.AddAzurite("storage", settings);
@@ -26,7 +27,7 @@ builder.AddProject<Projects.MlGrid_Gateway>("gateway")
     .WithExternalHttpEndpoints()
     .WithMlGridCluster(storage, settings)
     .WithReference(controlPlane)
-    .WithEnvironment("Gateway__AdminKey", settings.AdminKey)
+    .WithEnvironment("Gateway__AdminKey", adminKey)
     .WithHttpHealthCheck("/health")
     .WaitFor(controlPlane)
     .WaitFor(worker);

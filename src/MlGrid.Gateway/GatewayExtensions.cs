@@ -1,6 +1,7 @@
 using MlGrid.Gateway.Auth;
 using MlGrid.Gateway.Routing;
 using MlGrid.Hosting;
+using MlGrid.Hosting.Http;
 using Yarp.ReverseProxy.Configuration;
 
 namespace MlGrid.Gateway;
@@ -15,7 +16,7 @@ public static class GatewayExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<RoutingState>();
-        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddSingleton(sp => new InferenceMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "gateway"));
         builder.Services.AddHostedService<RoutingTableFollower>();
         builder.Services.AddSingleton<ProxyConfigProvider>();
         builder.Services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<ProxyConfigProvider>());

@@ -1,5 +1,6 @@
 using MlGrid.Contracts;
 using MlGrid.Hosting;
+using MlGrid.Hosting.Http;
 using MlGrid.Inference;
 using MlGrid.Worker.Apis;
 using MlGrid.Worker.Grains;
@@ -24,7 +25,7 @@ public static class WorkerHostExtensions
         builder.Services.AddSingleton(new WorkerIdentity(inferenceUrl));
         builder.Services.AddHostedService<WorkerStartupLog>();
         builder.Services.AddWorkerGrains();
-        builder.Services.AddSingleton<InferenceMetrics>();
+        builder.Services.AddSingleton(sp => new InferenceMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "worker"));
         builder.AddMlGridSilo(SiloRoles.Worker, new Dictionary<string, string>
         {
             [SiloRoles.InferenceUrlKey] = inferenceUrl,

@@ -150,4 +150,15 @@ public sealed class RegistryTests(MlGridFixture fixture)
             (await App.InferAsync(name, new { inputs = Array.Empty<object>() })).StatusCode == HttpStatusCode.NotFound, TimeSpan.FromSeconds(5));
         Assert.Equal(HttpStatusCode.NotFound, (await App.Gateway.DeleteAsync($"/api/v1/endpoints/{name}")).StatusCode);
     }
+
+    [Fact]
+    public async Task Management_api_is_described_by_an_openapi_document()
+    {
+        var document = await App.Gateway.GetFromJsonAsync<JsonElement>("/api/v1/openapi.json");
+        Assert.StartsWith("3.", document.GetProperty("openapi").GetString());
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("/api/v1/models/{name}/versions", paths);
+        Assert.Contains("/api/v1/models/{name}/aliases/{alias}", paths);
+        Assert.Contains("/api/v1/endpoints/{name}", paths);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using MlGrid.Contracts;
 using MlGrid.Gateway.Routing;
+using MlGrid.Hosting.Http;
 
 namespace MlGrid.Gateway.Apis;
 
@@ -78,7 +79,7 @@ public static class OipApi
         route = state.Find(endpoint);
         if (route is null)
         {
-            error = Results.Json(new { error = $"Endpoint '{endpoint}' does not exist." }, statusCode: StatusCodes.Status404NotFound);
+            error = Results.Json(new InferenceError($"Endpoint '{endpoint}' does not exist."), statusCode: StatusCodes.Status404NotFound);
             return false;
         }
 
@@ -87,7 +88,7 @@ public static class OipApi
             chosen = route.Deployments.FirstOrDefault(d => d.Name == deployment);
             if (chosen is null)
             {
-                error = Results.Json(new { error = $"Endpoint '{endpoint}' has no deployment '{deployment}'." }, statusCode: StatusCodes.Status404NotFound);
+                error = Results.Json(new InferenceError($"Endpoint '{endpoint}' has no deployment '{deployment}'."), statusCode: StatusCodes.Status404NotFound);
                 return false;
             }
         }

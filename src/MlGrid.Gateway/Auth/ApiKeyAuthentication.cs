@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using MlGrid.Hosting.Http;
 
 namespace MlGrid.Gateway.Auth;
 
@@ -43,7 +44,7 @@ internal sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<Gatewa
         }
         else
         {
-            await OipErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, reason);
+            await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status401Unauthorized, reason);
         }
     }
 

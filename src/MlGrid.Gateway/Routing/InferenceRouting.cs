@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MlGrid.Contracts;
+using MlGrid.Hosting.Http;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
@@ -13,9 +14,6 @@ namespace MlGrid.Gateway.Routing;
 /// </summary>
 internal static class InferenceRouting
 {
-    public const string DeploymentHeader = "x-mlgrid-deployment";
-    public const string ModelVersionHeader = "x-mlgrid-model-version";
-
     public static async Task RouteAsync(HttpContext context, Func<Task> next)
     {
         var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
@@ -27,7 +25,7 @@ internal static class InferenceRouting
 
         var started = Stopwatch.GetTimestamp();
         var state = context.RequestServices.GetRequiredService<RoutingState>();
-        var metrics = context.RequestServices.GetRequiredService<GatewayMetrics>();
+        var metrics = context.RequestServices.GetRequiredService<InferenceMetrics>();
         var endpointName = (string)context.GetRouteValue("endpoint")!;
         var pinned = context.GetRouteValue("deployment") as string;
         var deploymentName = pinned ?? "none";
@@ -35,7 +33,7 @@ internal static class InferenceRouting
         {
             if (state.Find(endpointName) is not { } endpoint)
             {
-                await OipErrors.WriteAsync(context, StatusCodes.Status404NotFound, $"Endpoint '{endpointName}' does not exist.");
+                await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"Endpoint '{endpointName}' does not exist.");
                 return;
             }
 
@@ -45,7 +43,7 @@ internal static class InferenceRouting
                 deployment = endpoint.Deployments.FirstOrDefault(d => d.Name == pinned);
                 if (deployment is null)
                 {
-                    await OipErrors.WriteAsync(context, StatusCodes.Status404NotFound, $"Endpoint '{endpointName}' has no deployment '{pinned}'.");
+                    await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"Endpoint '{endpointName}' has no deployment '{pinned}'.");
                     return;
                 }
 
@@ -63,7 +61,7 @@ internal static class InferenceRouting
             ClusterState? cluster = null;
             if (deployment is null || !lookup.TryGetCluster(ProxyConfigProvider.ClusterId(endpointName, deployment.Name), out cluster))
             {
-                await OipErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
                     $"Endpoint '{endpointName}' has no ready replica{(pinned is null ? "" : $" in deployment '{pinned}'")}; check GET /api/v1/endpoints/{endpointName}.");
                 return;
             }
@@ -73,8 +71,8 @@ internal static class InferenceRouting
             var chosen = deployment;
             context.Response.OnStarting(() =>
             {
-                context.Response.Headers.TryAdd(DeploymentHeader, chosen.Name);
-                context.Response.Headers.TryAdd(ModelVersionHeader, chosen.ModelVersion.ToString(CultureInfo.InvariantCulture));
+                context.Response.Headers.TryAdd(InferenceHttp.DeploymentHeader, chosen.Name);
+                context.Response.Headers.TryAdd(InferenceHttp.ModelVersionHeader, chosen.ModelVersion.ToString(CultureInfo.InvariantCulture));
                 return Task.CompletedTask;
             });
             context.ReassignProxyRequest(cluster!);
@@ -82,7 +80,7 @@ internal static class InferenceRouting
 
             if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted)
             {
-                await OipErrors.WriteAsync(context, StatusCodes.Status502BadGateway,
+                await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status502BadGateway,
                     $"The replica serving '{endpointName}/{deployment.Name}' did not answer ({error.Error}); try again.");
             }
         }

@@ -75,6 +75,12 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
                 {
                     ClusterId = ClusterId(endpoint.Name, deployment.Name),
                     LoadBalancingPolicy = "PowerOfTwoChoices",
+                    // A replica that stops answering is taken out of rotation until the routing table says otherwise
+                    // or the reactivation period passes.
+                    HealthCheck = new HealthCheckConfig
+                    {
+                        Passive = new PassiveHealthCheckConfig { Enabled = true, Policy = "TransportFailureRate", ReactivationPeriod = TimeSpan.FromSeconds(10) },
+                    },
                     Destinations = deployment.ReplicaUrls.ToDictionary(u => u, u => new DestinationConfig { Address = u }),
                 });
             }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using MlGrid.Contracts;
 using MlGrid.Inference;
+using MlGrid.Hosting.Http;
 using MlGrid.Worker.Grains;
 
 namespace MlGrid.Worker.Apis;
@@ -12,11 +13,6 @@ namespace MlGrid.Worker.Apis;
 /// </summary>
 public static class InferenceApi
 {
-    /// <summary>Headers that tell callers which variant answered.</summary>
-    public const string DeploymentHeader = "x-mlgrid-deployment";
-    public const string ModelVersionHeader = "x-mlgrid-model-version";
-    public const string ModelHeader = "x-mlgrid-model";
-
     /// <summary>The largest request body accepted, in bytes.</summary>
     public const long MaxBodyBytes = 64 * 1024 * 1024;
 
@@ -40,19 +36,19 @@ public static class InferenceApi
             if (replica?.Model is not { } model || replica.Report.Status != DeploymentStatus.Ready)
             {
                 status = StatusCodes.Status503ServiceUnavailable;
-                await WriteErrorAsync(context, status, $"Replica '{replicaId}' is not ready on this worker.");
+                await InferenceHttp.WriteErrorAsync(context, status, $"Replica '{replicaId}' is not ready on this worker.");
                 return;
             }
 
-            context.Response.Headers[DeploymentHeader] = deployment;
-            context.Response.Headers[ModelVersionHeader] = replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            context.Response.Headers[ModelHeader] = replica.Assignment.Model;
+            context.Response.Headers[InferenceHttp.DeploymentHeader] = deployment;
+            context.Response.Headers[InferenceHttp.ModelVersionHeader] = replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers[InferenceHttp.ModelHeader] = replica.Assignment.Model;
 
             var body = await ReadBodyAsync(context);
             if (body is null)
             {
                 status = StatusCodes.Status413PayloadTooLarge;
-                await WriteErrorAsync(context, status, $"The request body is larger than {MaxBodyBytes} bytes.");
+                await InferenceHttp.WriteErrorAsync(context, status, $"The request body is larger than {MaxBodyBytes} bytes.");
                 return;
             }
 
@@ -71,14 +67,14 @@ public static class InferenceApi
             catch (InferenceInputException ex)
             {
                 status = StatusCodes.Status400BadRequest;
-                await WriteErrorAsync(context, status, ex.Message);
+                await InferenceHttp.WriteErrorAsync(context, status, ex.Message);
                 return;
             }
             catch (OnnxRuntimeException ex)
             {
                 // The request matched the signature but the graph refused it (e.g. dimensions that must agree do not).
                 status = StatusCodes.Status400BadRequest;
-                await WriteErrorAsync(context, status, $"ONNX Runtime rejected the inputs: {ex.Message.Split('\n')[0]}");
+                await InferenceHttp.WriteErrorAsync(context, status, $"ONNX Runtime rejected the inputs: {ex.Message.Split('\n')[0]}");
                 return;
             }
 
@@ -92,19 +88,13 @@ public static class InferenceApi
             status = StatusCodes.Status500InternalServerError;
             if (!context.Response.HasStarted)
             {
-                await WriteErrorAsync(context, status, "The worker failed to run the model; see its logs.");
+                await InferenceHttp.WriteErrorAsync(context, status, "The worker failed to run the model; see its logs.");
             }
         }
         finally
         {
             metrics.Record(endpoint, deployment, status, Stopwatch.GetElapsedTime(started));
         }
-    }
-
-    public static Task WriteErrorAsync(HttpContext context, int status, string message)
-    {
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new InferenceError(message));
     }
 
     private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpContext context)
@@ -130,6 +120,3 @@ public static class InferenceApi
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 }
-
-/// <summary>The Open Inference Protocol error body.</summary>
-public sealed record InferenceError(string Error);
