@@ -61,13 +61,14 @@ public sealed record EndpointView(
     [property: Id(4)] DateTimeOffset CreatedAt,
     [property: Id(5)] DateTimeOffset UpdatedAt);
 
-/// <summary>What a worker tells the endpoint about one replica it hosts.</summary>
+/// <summary>What a worker tells the endpoint about one replica it hosts; <see cref="Worker"/> is the reporting silo.</summary>
 [GenerateSerializer, Immutable, Alias("mlgrid.replica-report")]
 public sealed record ReplicaReport(
     [property: Id(0)] string ReplicaId,
     [property: Id(1)] DeploymentStatus Status,
     [property: Id(2)] string? Reason,
-    [property: Id(3)] string? ExecutionProvider);
+    [property: Id(3)] string? ExecutionProvider,
+    [property: Id(4)] string? Worker = null);
 
 /// <summary>An online endpoint: its deployments, their replicas on workers, and its traffic split.</summary>
 [Alias("mlgrid.endpoint")]

@@ -17,6 +17,11 @@ public sealed class EndpointGrain(
     /// <summary>How often placements are checked against live workers.</summary>
     public static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long a replica that failed to load waits before it is tried again.</summary>
+    private static readonly TimeSpan FailedRetryDelay = TimeSpan.FromSeconds(30);
+
+    private const string UnreachablePrefix = "Worker unreachable";
+
     private readonly Dictionary<string, ReplicaRuntime> _replicas = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
 
@@ -81,6 +86,11 @@ public sealed class EndpointGrain(
 
         logger.LogInformation("Endpoint {Endpoint} generation {Generation}: {Deployments}", Name, state.State.Generation,
             string.Join(", ", resolved.Select(d => $"{d.Name}={d.Model}:{d.ModelVersion}x{d.Replicas}@{d.Weight}%")));
+        foreach (var replica in _replicas.Values)
+        {
+            replica.RetryAt = DateTimeOffset.MinValue;
+        }
+
         StartReconciling();
         await ReconcileAsync(CancellationToken.None);
         return View();
@@ -95,20 +105,18 @@ public sealed class EndpointGrain(
             return false;
         }
 
-        state.State.Spec = null;
-        state.State.Deployments = [];
-        await state.WriteStateAsync();
+        // Traffic stops first and the state goes last: a failure midway leaves an endpoint that can be deleted again.
         _timer?.Dispose();
         _timer = null;
-
         await GrainFactory.GetGrain<IRoutingTableGrain>(IRoutingTableGrain.Key).Remove(Name);
         foreach (var placement in state.State.Placements)
         {
             await RemoveFromWorkerAsync(placement);
         }
 
-        _replicas.Clear();
         await state.ClearStateAsync();
+        state.State = new EndpointState();
+        _replicas.Clear();
         await GrainFactory.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).Remove(Name);
         logger.LogInformation("Endpoint {Endpoint} deleted", Name);
         DeactivateOnIdle();
@@ -119,8 +127,11 @@ public sealed class EndpointGrain(
 
     public async Task ReportReplica(ReplicaReport report)
     {
-        if (!_replicas.TryGetValue(report.ReplicaId, out var replica))
+        if (!_replicas.TryGetValue(report.ReplicaId, out var replica)
+            || state.State.Placements.FirstOrDefault(p => p.Id == report.ReplicaId) is not { } placement
+            || (report.Worker is not null && report.Worker != placement.WorkerId))
         {
+            // Not (or no longer) placed where the report comes from: a late word from a replaced copy.
             return;
         }
 
@@ -138,7 +149,10 @@ public sealed class EndpointGrain(
             ReconcileAsync,
             new GrainTimerCreationOptions(ReconcilePeriod, ReconcilePeriod) { KeepAlive = true });
 
-    /// <summary>Brings placements in line with the spec and the live workers, then republishes the route.</summary>
+    /// <summary>
+    /// Brings placements in line with the spec and the live workers, then republishes the route. Replicas that are
+    /// not Ready are asked for again on every pass (the worker's answer is idempotent); failed ones after a pause.
+    /// </summary>
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
         if (!Exists)
@@ -153,51 +167,70 @@ public sealed class EndpointGrain(
         var desiredIds = desired.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         var placementsChanged = false;
 
-        foreach (var stale in state.State.Placements.Where(p => !desiredIds.Contains(p.Id)).ToList())
+        // Placements on silos that left the cluster are gone; a live silo whose metadata is not cached yet is not.
+        foreach (var lost in state.State.Placements.Where(p => !workers.IsActive(p.WorkerId)).ToList())
         {
-            if (live.ContainsKey(stale.WorkerId))
-            {
-                await RemoveFromWorkerAsync(stale);
-            }
-
-            state.State.Placements.Remove(stale);
-            _replicas.Remove(stale.Id);
+            logger.LogWarning("Endpoint {Endpoint} replica {Replica} lost its worker {Worker}", Name, lost.Id, lost.WorkerId);
+            state.State.Placements.Remove(lost);
+            _replicas.Remove(lost.Id);
             placementsChanged = true;
         }
 
+        var toEnsure = new List<(ReplicaPlacement Placement, ResolvedDeployment Deployment)>();
         foreach (var (deployment, id) in desired)
         {
             var placement = state.State.Placements.FirstOrDefault(p => p.Id == id);
-            if (placement is not null && !live.ContainsKey(placement.WorkerId))
-            {
-                logger.LogWarning("Endpoint {Endpoint} replica {Replica} lost its worker {Worker}; placing it again", Name, id, placement.WorkerId);
-                state.State.Placements.Remove(placement);
-                _replicas.Remove(id);
-                placement = null;
-                placementsChanged = true;
-            }
-
             if (placement is null)
             {
                 var worker = ChooseWorker(deployment, live.Values);
-                var runtime = Runtime(id);
                 if (worker is null)
                 {
-                    runtime.Apply(new ReplicaReport(id, DeploymentStatus.Pending, NoWorkerReason(deployment, live.Count), null));
+                    Runtime(id).Apply(new ReplicaReport(id, DeploymentStatus.Pending, NoWorkerReason(deployment, live.Count), null));
                     continue;
                 }
 
                 placement = new ReplicaPlacement(id, deployment.Name, worker.Id, worker.InferenceUrl);
                 state.State.Placements.Add(placement);
+                _replicas.Remove(id);
                 placementsChanged = true;
             }
 
             var replica = Runtime(id);
-            if (!replica.Ensured)
+            if (replica.Status != DeploymentStatus.Ready && DateTimeOffset.UtcNow >= replica.RetryAt)
             {
-                replica.Apply(await EnsureOnWorkerAsync(placement, deployment));
-                replica.Ensured = replica.Status != DeploymentStatus.Failed || replica.Reason?.StartsWith(UnreachablePrefix, StringComparison.Ordinal) != true;
+                toEnsure.Add((placement, deployment));
             }
+        }
+
+        // Placements are stored before any worker is asked, so a restart finds every copy it started.
+        if (placementsChanged)
+        {
+            await state.WriteStateAsync(cancellationToken);
+            placementsChanged = false;
+        }
+
+        foreach (var (placement, deployment) in toEnsure)
+        {
+            var replica = Runtime(placement.Id);
+            replica.Apply(await EnsureOnWorkerAsync(placement, deployment));
+            replica.RetryAt = replica.Status == DeploymentStatus.Failed ? DateTimeOffset.UtcNow + FailedRetryDelay : DateTimeOffset.MinValue;
+        }
+
+        // Replaced replicas keep serving until their deployment's new replicas are all ready (a surge rollout).
+        foreach (var stale in state.State.Placements.Where(p => !desiredIds.Contains(p.Id)).ToList())
+        {
+            var successors = desired.Where(r => r.Deployment.Name == stale.Deployment).ToList();
+            var successorsReady = successors.Count > 0
+                && successors.All(r => _replicas.TryGetValue(r.Id, out var s) && s.Status == DeploymentStatus.Ready);
+            if (successors.Count > 0 && !successorsReady && IsReady(stale.Id))
+            {
+                continue;
+            }
+
+            await RemoveFromWorkerAsync(stale);
+            state.State.Placements.Remove(stale);
+            _replicas.Remove(stale.Id);
+            placementsChanged = true;
         }
 
         if (placementsChanged)
@@ -208,7 +241,7 @@ public sealed class EndpointGrain(
         await PublishRouteAsync();
     }
 
-    private const string UnreachablePrefix = "Worker unreachable";
+    private bool IsReady(string replicaId) => _replicas.TryGetValue(replicaId, out var r) && r.Status == DeploymentStatus.Ready;
 
     private static string NoWorkerReason(ResolvedDeployment deployment, int liveWorkers) =>
         deployment.Device == Devices.Gpu
@@ -293,14 +326,22 @@ public sealed class EndpointGrain(
                 d.ModelVersion,
                 d.Weight,
                 d.Signature,
-                state.State.Placements
-                    .Where(p => p.Deployment == d.Name && _replicas.TryGetValue(p.Id, out var r) && r.Status == DeploymentStatus.Ready)
-                    .Select(p => $"{p.WorkerUrl}/replicas/{Uri.EscapeDataString(p.Id)}")
-                    .Order(StringComparer.Ordinal)
-                    .ToList()))
+                ReadyUrls(d)))
             .ToList();
         await GrainFactory.GetGrain<IRoutingTableGrain>(IRoutingTableGrain.Key)
             .Publish(new EndpointRoute(Name, state.State.Generation, routes));
+    }
+
+    /// <summary>The deployment's ready replicas; while none of its current ones is ready, the ready ones it replaces.</summary>
+    private List<string> ReadyUrls(ResolvedDeployment deployment)
+    {
+        var current = Enumerable.Range(0, deployment.Replicas).Select(i => ReplicaId(deployment, i)).ToHashSet(StringComparer.Ordinal);
+        var ready = state.State.Placements.Where(p => p.Deployment == deployment.Name && IsReady(p.Id)).ToList();
+        var serving = ready.Any(p => current.Contains(p.Id)) ? ready.Where(p => current.Contains(p.Id)) : ready;
+        return serving
+            .Select(p => $"{p.WorkerUrl}/replicas/{Uri.EscapeDataString(p.Id)}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
     }
 
     private EndpointView View()
@@ -367,7 +408,7 @@ public sealed class EndpointGrain(
 
     /// <summary>Stable per model version and device, so a traffic-only change keeps the loaded replicas.</summary>
     internal string ReplicaId(ResolvedDeployment deployment, int index) =>
-        $"{Name}~{deployment.Name}~v{deployment.ModelVersion}~{deployment.Device}~{index}";
+        $"{Name}~{deployment.Name}~{deployment.Model}~v{deployment.ModelVersion}~{deployment.Device}~{index}";
 
     private sealed class ReplicaRuntime
     {
@@ -377,8 +418,8 @@ public sealed class EndpointGrain(
 
         public string? ExecutionProvider { get; private set; }
 
-        /// <summary>True once the worker acknowledged the assignment; reset when the grain is reactivated.</summary>
-        public bool Ensured { get; set; }
+        /// <summary>When a failed replica may be asked for again.</summary>
+        public DateTimeOffset RetryAt { get; set; } = DateTimeOffset.MinValue;
 
         public void Apply(ReplicaReport report)
         {

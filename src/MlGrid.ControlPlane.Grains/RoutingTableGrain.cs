@@ -32,15 +32,14 @@ public sealed class RoutingTableGrain(
             return;
         }
 
-        state.State.Endpoints[route.Name] = route;
-        await CommitAsync();
+        await CommitAsync(endpoints => endpoints[route.Name] = route);
     }
 
     public async Task Remove(string endpoint)
     {
-        if (state.State.Endpoints.Remove(endpoint))
+        if (state.State.Endpoints.ContainsKey(endpoint))
         {
-            await CommitAsync();
+            await CommitAsync(endpoints => endpoints.Remove(endpoint));
         }
     }
 
@@ -58,10 +57,23 @@ public sealed class RoutingTableGrain(
         return Task.CompletedTask;
     }
 
-    private async Task CommitAsync()
+    /// <summary>Applies a change to a copy, persists it, and only then makes it current and tells the gateways.</summary>
+    private async Task CommitAsync(Action<Dictionary<string, EndpointRoute>> change)
     {
-        state.State.Version++;
-        await state.WriteStateAsync();
+        var current = state.State;
+        var endpoints = new Dictionary<string, EndpointRoute>(current.Endpoints, StringComparer.Ordinal);
+        change(endpoints);
+        state.State = new RoutingTableState { Version = current.Version + 1, Endpoints = endpoints };
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = current;
+            throw;
+        }
+
         var table = Snapshot();
         logger.LogInformation("Routing table version {Version}: {Endpoints} endpoint(s)", table.Version, table.Endpoints.Count);
         _observers.Notify(o => o.OnRoutingChanged(table));

@@ -9,7 +9,11 @@ public sealed record WorkerInfo(string Id, string InferenceUrl, bool HasGpu);
 /// <summary>The live worker silos, read from cluster membership and the metadata each worker publishes.</summary>
 public interface IWorkerCatalog
 {
+    /// <summary>Workers that are up and whose metadata is known, so replicas can be placed on them.</summary>
     IReadOnlyList<WorkerInfo> LiveWorkers();
+
+    /// <summary>Whether the silo is an active cluster member (its metadata may not be cached yet).</summary>
+    bool IsActive(string workerId);
 }
 
 public sealed class WorkerCatalog(IClusterMembershipService membership, ISiloMetadataCache metadata) : IWorkerCatalog
@@ -35,4 +39,7 @@ public sealed class WorkerCatalog(IClusterMembershipService membership, ISiloMet
 
         return workers;
     }
+
+    public bool IsActive(string workerId) =>
+        membership.CurrentSnapshot.Members.Values.Any(m => m.Status == SiloStatus.Active && m.SiloAddress.ToParsableString() == workerId);
 }

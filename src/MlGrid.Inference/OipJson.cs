@@ -9,6 +9,9 @@ public static class OipJson
     /// <summary>Deepest nesting a request may have: the envelope plus nested <c>data</c> arrays of up to 16 dimensions.</summary>
     public const int MaxDepth = 24;
 
+    /// <summary>The most dimensions a tensor may have.</summary>
+    public const int MaxRank = 16;
+
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
 
     /// <summary>Parses a request body; an <see cref="InferenceInputException"/> says what is wrong with it.</summary>
@@ -133,13 +136,18 @@ public static class OipJson
             throw new InferenceInputException($"Input '{name}' must have a 'shape' array.");
         }
 
+        if (shapeElement.GetArrayLength() > MaxRank)
+        {
+            throw new InferenceInputException($"Input '{name}' has {shapeElement.GetArrayLength()} dimensions; at most {MaxRank} are supported.");
+        }
+
         var shape = new long[shapeElement.GetArrayLength()];
         var i = 0;
         foreach (var dim in shapeElement.EnumerateArray())
         {
-            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out var value) || value < 0)
+            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out var value) || value < 0 || value > int.MaxValue)
             {
-                throw new InferenceInputException($"Input '{name}' has a shape entry that is not a non-negative integer: {dim.GetRawText()}.");
+                throw new InferenceInputException($"Input '{name}' has a shape entry that is not an integer from 0 to {int.MaxValue}: {dim.GetRawText()}.");
             }
 
             shape[i++] = value;

@@ -94,15 +94,28 @@ public sealed partial class OnnxModel : IDisposable
             }
 
             using var runOptions = new RunOptions();
-            using var results = _session.Run(runOptions, inputs.Select(i => i.Name).ToArray(), values, names);
-            var outputs = new List<InferenceTensor>(names.Count);
-            var i = 0;
-            foreach (var result in results)
+            IDisposableReadOnlyCollection<OrtValue> results;
+            try
             {
-                outputs.Add(FromOrtValue(names[i++], result));
+                results = _session.Run(runOptions, inputs.Select(i => i.Name).ToArray(), values, names);
+            }
+            catch (OnnxRuntimeException ex) when (ex.Message.StartsWith("[ErrorCode:InvalidArgument]", StringComparison.Ordinal))
+            {
+                // The inputs matched the signature but the graph refused them (e.g. dimensions that must agree do not).
+                throw new InferenceInputException($"ONNX Runtime rejected the inputs: {FirstLine(ex.Message)}", ex);
             }
 
-            return outputs;
+            using (results)
+            {
+                var outputs = new List<InferenceTensor>(names.Count);
+                var i = 0;
+                foreach (var result in results)
+                {
+                    outputs.Add(FromOrtValue(names[i++], result));
+                }
+
+                return outputs;
+            }
         }
         finally
         {

@@ -15,56 +15,59 @@ public sealed class ModelHost(
     ArtifactStore artifacts,
     IGrainFactory grains,
     WorkerDevice device,
+    ILocalSiloDetails silo,
     IOptions<ModelHostOptions> options,
     ILogger<ModelHost> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Replica> _replicas = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _downloads = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SharedModel> _models = new(StringComparer.Ordinal);
-    private readonly Lock _modelsLock = new();
+    private readonly Dictionary<string, LoadedModel> _models = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private readonly string _worker = silo.SiloAddress.ToParsableString();
 
     public Replica? Find(string replicaId) => _replicas.GetValueOrDefault(replicaId);
 
-    public IReadOnlyCollection<Replica> Replicas => [.. _replicas.Values];
-
-    /// <summary>Starts loading a replica unless it is already here; returns where it stands now.</summary>
+    /// <summary>
+    /// Starts loading a replica unless it is already here with the same model and device; a failed one is tried
+    /// again. Returns where it stands now.
+    /// </summary>
     public ReplicaReport Ensure(ReplicaAssignment assignment)
     {
-        var added = false;
-        var replica = _replicas.GetOrAdd(assignment.ReplicaId, _ =>
+        lock (_lock)
         {
-            added = true;
-            return new Replica(assignment);
-        });
+            if (_replicas.TryGetValue(assignment.ReplicaId, out var existing))
+            {
+                var same = existing.Assignment.Sha256 == assignment.Sha256 && existing.Assignment.Device == assignment.Device;
+                if (same && existing.Report.Status != DeploymentStatus.Failed)
+                {
+                    return existing.Report;
+                }
 
-        if (added)
-        {
+                RemoveLocked(existing);
+            }
+
+            var replica = new Replica(assignment, _worker);
+            _replicas[assignment.ReplicaId] = replica;
+
             // Detached from the caller's request context: the load outlives the grain call that asked for it.
             using (ExecutionContext.SuppressFlow())
             {
                 _ = Task.Run(() => LoadAsync(replica));
             }
-        }
-        else if (replica.Report.Status == DeploymentStatus.Failed && _replicas.TryRemove(new(assignment.ReplicaId, replica)))
-        {
-            // Asked again after a failure: try again from scratch.
-            return Ensure(assignment);
-        }
 
-        return replica.Report;
+            return replica.Report;
+        }
     }
 
     public void Remove(string replicaId)
     {
-        if (_replicas.TryRemove(replicaId, out var replica))
+        lock (_lock)
         {
-            replica.Stopping.Cancel();
-            if (replica.Model is not null)
+            if (_replicas.TryGetValue(replicaId, out var replica))
             {
-                Release(Key(replica.Assignment.Sha256, replica.Assignment.Device));
+                RemoveLocked(replica);
+                logger.LogInformation("Replica {Replica} removed", replicaId);
             }
-
-            logger.LogInformation("Replica {Replica} removed", replicaId);
         }
     }
 
@@ -91,14 +94,25 @@ public sealed class ModelHost(
 
     public void Dispose()
     {
-        lock (_modelsLock)
+        lock (_lock)
         {
-            foreach (var shared in _models.Values)
+            foreach (var loaded in _models.Values)
             {
-                shared.Model.Dispose();
+                loaded.Retire();
             }
 
             _models.Clear();
+            _replicas.Clear();
+        }
+    }
+
+    private void RemoveLocked(Replica replica)
+    {
+        _replicas.TryRemove(new(replica.Assignment.ReplicaId, replica));
+        replica.Stopping.Cancel();
+        if (replica.Model is not null)
+        {
+            ReleaseLocked(Key(replica.Assignment));
         }
     }
 
@@ -111,11 +125,21 @@ public sealed class ModelHost(
             logger.LogInformation("Loading replica {Replica}: model {Model} version {Version} on device {Device}",
                 assignment.ReplicaId, assignment.Model, assignment.ModelVersion, assignment.Device);
             var path = await DownloadAsync(assignment.Sha256, token);
-            var model = Acquire(assignment, path);
-            token.ThrowIfCancellationRequested();
-            replica.MarkReady(model);
-            logger.LogInformation("Replica {Replica} ready on {Provider}{Fallback}", assignment.ReplicaId, model.ExecutionProvider,
-                model.FallbackReason is null ? "" : $" ({model.FallbackReason})");
+            var loaded = Acquire(assignment, path);
+            lock (_lock)
+            {
+                if (token.IsCancellationRequested)
+                {
+                    // Removed while loading: give back the reference it took.
+                    ReleaseLocked(Key(assignment));
+                    return;
+                }
+
+                replica.MarkReady(loaded);
+            }
+
+            logger.LogInformation("Replica {Replica} ready on {Provider}{Fallback}", assignment.ReplicaId, loaded.Model.ExecutionProvider,
+                loaded.Model.FallbackReason is null ? "" : $" ({loaded.Model.FallbackReason})");
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -130,19 +154,18 @@ public sealed class ModelHost(
         await ReportAsync(replica, token);
     }
 
-    private OnnxModel Acquire(ReplicaAssignment assignment, string path)
+    private LoadedModel Acquire(ReplicaAssignment assignment, string path)
     {
-        var key = Key(assignment.Sha256, assignment.Device);
-        lock (_modelsLock)
+        var key = Key(assignment);
+        lock (_lock)
         {
             if (_models.TryGetValue(key, out var shared))
             {
                 shared.References++;
-                return shared.Model;
+                return shared;
             }
         }
 
-        // Loading and warming happen outside the lock; a concurrent load of the same key keeps the first.
         var preference = assignment.Device switch
         {
             Devices.Cpu => DevicePreference.Cpu,
@@ -150,31 +173,40 @@ public sealed class ModelHost(
             Devices.Gpu => DevicePreference.Gpu,
             _ => device.HasGpu ? DevicePreference.Auto : DevicePreference.Cpu,
         };
+
+        // Loading and warming happen outside the lock; a concurrent load of the same key keeps the first.
         var model = OnnxModel.Load(path, preference);
-        model.Warmup();
-        lock (_modelsLock)
+        try
+        {
+            model.Warmup();
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
+        lock (_lock)
         {
             if (_models.TryGetValue(key, out var winner))
             {
                 model.Dispose();
                 winner.References++;
-                return winner.Model;
+                return winner;
             }
 
-            _models[key] = new SharedModel(model);
-            return model;
+            var loaded = new LoadedModel(model);
+            _models[key] = loaded;
+            return loaded;
         }
     }
 
-    private void Release(string key)
+    private void ReleaseLocked(string key)
     {
-        lock (_modelsLock)
+        if (_models.TryGetValue(key, out var shared) && --shared.References == 0)
         {
-            if (_models.TryGetValue(key, out var shared) && --shared.References == 0)
-            {
-                _models.Remove(key);
-                shared.Model.Dispose();
-            }
+            _models.Remove(key);
+            shared.Retire();
         }
     }
 
@@ -205,6 +237,12 @@ public sealed class ModelHost(
             return path;
         }
 
+        // The file is gone (or never came): a finished download of it is stale.
+        if (_downloads.TryGetValue(sha256, out var previous) && previous.IsValueCreated && previous.Value.IsCompleted)
+        {
+            _downloads.TryRemove(new(sha256, previous));
+        }
+
         var download = _downloads.GetOrAdd(sha256, hash => new Lazy<Task<string>>(async () =>
         {
             Directory.CreateDirectory(options.Value.CacheDirectory);
@@ -217,12 +255,12 @@ public sealed class ModelHost(
         }
         catch
         {
-            _downloads.TryRemove(sha256, out _);
+            _downloads.TryRemove(new(sha256, download));
             throw;
         }
     }
 
-    private static string Key(string sha256, string device) => $"{sha256}|{device}";
+    private static string Key(ReplicaAssignment assignment) => $"{assignment.Sha256}|{assignment.Device}";
 
     private static void TryDelete(string path)
     {
@@ -233,12 +271,5 @@ public sealed class ModelHost(
         catch (IOException)
         {
         }
-    }
-
-    private sealed class SharedModel(OnnxModel model)
-    {
-        public OnnxModel Model { get; } = model;
-
-        public int References { get; set; } = 1;
     }
 }

@@ -1,28 +1,31 @@
 using MlGrid.Contracts;
-using MlGrid.Inference;
 
 namespace MlGrid.Worker.Grains;
 
-/// <summary>One deployment replica on this worker: its assignment, its state and, once ready, its model.</summary>
-public sealed class Replica(ReplicaAssignment assignment)
+/// <summary>One deployment replica on this worker: its assignment, its state and, once ready, its session.</summary>
+public sealed class Replica(ReplicaAssignment assignment, string worker)
 {
-    private volatile ReplicaReport _report = new(assignment.ReplicaId, DeploymentStatus.Loading, null, null);
+    private volatile ReplicaReport _report = new(assignment.ReplicaId, DeploymentStatus.Loading, null, null, worker);
+    private volatile LoadedModel? _model;
 
     public ReplicaAssignment Assignment { get; } = assignment;
 
     public ReplicaReport Report => _report;
 
-    /// <summary>The model, once the replica is ready.</summary>
-    public OnnxModel? Model { get; private set; }
+    /// <summary>A lease on the replica's session for one request, or null when it is not ready (or going away).</summary>
+    public LoadedModel.Lease? TryLease() =>
+        _report.Status == DeploymentStatus.Ready && _model is { } model ? model.TryLease() : null;
+
+    internal LoadedModel? Model => _model;
 
     internal CancellationTokenSource Stopping { get; } = new();
 
-    internal void MarkReady(OnnxModel model)
+    internal void MarkReady(LoadedModel model)
     {
-        Model = model;
-        _report = new ReplicaReport(Assignment.ReplicaId, DeploymentStatus.Ready, model.FallbackReason, model.ExecutionProvider);
+        _model = model;
+        _report = new ReplicaReport(Assignment.ReplicaId, DeploymentStatus.Ready, model.Model.FallbackReason, model.Model.ExecutionProvider, worker);
     }
 
     internal void MarkFailed(string reason) =>
-        _report = new ReplicaReport(Assignment.ReplicaId, DeploymentStatus.Failed, reason, null);
+        _report = new ReplicaReport(Assignment.ReplicaId, DeploymentStatus.Failed, reason, null, worker);
 }

@@ -223,4 +223,48 @@ public sealed class ServingTests(MlGridFixture fixture)
         Assert.Equal("mlgrid", server.GetProperty("name").GetString());
         Assert.Equal(HttpStatusCode.OK, (await App.Anonymous.GetAsync("/v2/health/live")).StatusCode);
     }
+
+    [Fact]
+    public async Task Changing_a_deployments_model_keeps_serving_until_the_new_model_takes_over()
+    {
+        var oldModel = TestNames.Unique("old");
+        var newModel = TestNames.Unique("new");
+        var endpoint = TestNames.Unique("rollout");
+        await App.UploadModelAsync(oldModel, TestModels.Linear());
+        await App.UploadModelAsync(newModel, TestModels.FixedShapeRelu());
+        await App.DeployAsync(endpoint, new { deployments = new[] { new { name = "blue", model = oldModel, version = 1 } } });
+
+        var oldRequest = new { inputs = new[] { new { name = "input", datatype = "FP32", shape = new[] { 1, 3 }, data = new[] { 1f, 2f, 3f } } } };
+        using var put = await App.Gateway.PutAsJsonAsync($"/api/v1/endpoints/{endpoint}",
+            new { deployments = new[] { new { name = "blue", model = newModel, version = 1 } } });
+        Assert.Equal(HttpStatusCode.Accepted, put.StatusCode);
+
+        // Until the new replica is ready the old one answers; never does the endpoint go dark in between.
+        var served = new List<HttpStatusCode>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await App.InferAsync(endpoint, oldRequest);
+            served.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                Assert.Equal(oldModel, response.Headers.GetValues("x-mlgrid-model").Single());
+            }
+            else
+            {
+                // The new model refuses the old model's input: it has taken over.
+                Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, served[^1]);
+        using var fresh = await App.InferAsync(endpoint, new { inputs = new[] { new { name = "x", datatype = "FP32", shape = new[] { 1, 4 }, data = new[] { -1f, 2f, -3f, 4f } } } });
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+        Assert.Equal(newModel, fresh.Headers.GetValues("x-mlgrid-model").Single());
+        var output = (await fresh.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outputs")[0].GetProperty("data").GetRawText();
+        Assert.Equal("[0,2,0,4]", output);
+    }
 }

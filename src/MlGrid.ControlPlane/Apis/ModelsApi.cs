@@ -125,17 +125,19 @@ public static class ModelsApi
             {
                 signature = await grains.GetGrain<IModelInspectorGrain>(Random.Shared.NextInt64()).Inspect(sha256);
             }
-            catch (Exception ex)
+            catch (RequestException refused)
             {
+                // Bytes that do not load are never referenced by a version: remove them if this upload stored them.
                 if (created)
                 {
                     await artifacts.DeleteAsync(sha256, CancellationToken.None);
                 }
 
-                if (ex is RequestException refused)
-                {
-                    return Problems.Of(StatusCodes.Status400BadRequest, refused.Message);
-                }
+                return Problems.Of(StatusCodes.Status400BadRequest, refused.Message);
+            }
+            catch (Exception ex)
+            {
+                // A transient failure keeps the stored bytes: a concurrent upload of the same file may already use them.
 
                 logger.LogError(ex, "No worker could inspect model {Model} ({Sha256})", name, sha256);
                 return Problems.Of(StatusCodes.Status503ServiceUnavailable,

@@ -14,12 +14,29 @@ namespace MlGrid.Gateway.Routing;
 /// </summary>
 internal static class InferenceRouting
 {
+    /// <summary>The status for a proxying failure, or null when the client caused it and YARP's own answer stands.</summary>
+    private static int? Status(ForwarderError error) => error switch
+    {
+        ForwarderError.NoAvailableDestinations => StatusCodes.Status503ServiceUnavailable,
+        ForwarderError.RequestTimedOut => StatusCodes.Status504GatewayTimeout,
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient => null,
+        _ => StatusCodes.Status502BadGateway,
+    };
+
     public static async Task RouteAsync(HttpContext context, Func<Task> next)
     {
         var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
         if (routeId is not (ProxyConfigProvider.InferenceRoute or ProxyConfigProvider.PinnedInferenceRoute))
         {
             await next();
+            if (context.GetForwarderErrorFeature() is { } apiError && !context.Response.HasStarted && Status(apiError.Error) is { } apiStatus)
+            {
+                await Results.Problem(
+                    detail: $"The control plane did not answer ({apiError.Error}); it may be restarting, try again shortly.",
+                    statusCode: apiStatus,
+                    title: "Control plane unavailable").ExecuteAsync(context);
+            }
+
             return;
         }
 
@@ -78,10 +95,11 @@ internal static class InferenceRouting
             context.ReassignProxyRequest(cluster!);
             await next();
 
-            if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted)
+            if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted && Status(error.Error) is { } status)
             {
-                await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status502BadGateway,
-                    $"The replica serving '{endpointName}/{deployment.Name}' did not answer ({error.Error}); try again.");
+                await InferenceHttp.WriteErrorAsync(context, status, status == StatusCodes.Status503ServiceUnavailable
+                    ? $"No replica of '{endpointName}/{deployment.Name}' is healthy right now; try again shortly."
+                    : $"The replica serving '{endpointName}/{deployment.Name}' did not answer ({error.Error}); try again.");
             }
         }
         finally

@@ -16,8 +16,11 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
     public const string PinnedInferenceRoute = "inference-pinned";
     public const string UnroutedCluster = "unrouted";
 
+    /// <summary>The largest inference request body, in bytes (the workers accept the same).</summary>
+    public const long MaxInferenceBodyBytes = 64 * 1024 * 1024;
+
     private readonly string _controlPlaneUrl;
-    private volatile Snapshot _snapshot;
+    private Snapshot _snapshot;
 
     public ProxyConfigProvider(RoutingState state, IOptions<GatewayOptions> options, IConfiguration configuration)
     {
@@ -26,34 +29,32 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
             : configuration["services:controlplane:http:0"]
               ?? throw new InvalidOperationException("Set Gateway:ControlPlaneUrl or reference the control plane from the AppHost.");
         _snapshot = Build(state.Table ?? RoutingTable.Empty);
-        state.Changed += table =>
-        {
-            var previous = _snapshot;
-            _snapshot = Build(table);
-            previous.SignalChange();
-        };
+        state.Changed += table => Interlocked.Exchange(ref _snapshot, Build(table)).SignalChange();
     }
 
     public static string ClusterId(string endpoint, string deployment) => $"{endpoint}/{deployment}";
 
-    public IProxyConfig GetConfig() => _snapshot;
+    public IProxyConfig GetConfig() => Volatile.Read(ref _snapshot);
 
     private Snapshot Build(RoutingTable table)
     {
         var routes = new List<RouteConfig>
         {
-            new() { RouteId = ControlPlaneRoute, ClusterId = ControlPlaneRoute, Match = new RouteMatch { Path = "/api/{**rest}" } },
+            // The control plane enforces its own limits (model files can be gigabytes).
+            new() { RouteId = ControlPlaneRoute, ClusterId = ControlPlaneRoute, Match = new RouteMatch { Path = "/api/{**rest}" }, MaxRequestBodySize = -1 },
             new()
             {
                 RouteId = InferenceRoute,
                 ClusterId = UnroutedCluster,
                 Match = new RouteMatch { Path = "/v2/models/{endpoint}/infer", Methods = ["POST"] },
+                MaxRequestBodySize = MaxInferenceBodyBytes,
             },
             new()
             {
                 RouteId = PinnedInferenceRoute,
                 ClusterId = UnroutedCluster,
                 Match = new RouteMatch { Path = "/v2/models/{endpoint}/versions/{deployment}/infer", Methods = ["POST"] },
+                MaxRequestBodySize = MaxInferenceBodyBytes,
             },
         };
 
@@ -75,12 +76,6 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
                 {
                     ClusterId = ClusterId(endpoint.Name, deployment.Name),
                     LoadBalancingPolicy = "PowerOfTwoChoices",
-                    // A replica that stops answering is taken out of rotation until the routing table says otherwise
-                    // or the reactivation period passes.
-                    HealthCheck = new HealthCheckConfig
-                    {
-                        Passive = new PassiveHealthCheckConfig { Enabled = true, Policy = "TransportFailureRate", ReactivationPeriod = TimeSpan.FromSeconds(10) },
-                    },
                     Destinations = deployment.ReplicaUrls.ToDictionary(u => u, u => new DestinationConfig { Address = u }),
                 });
             }

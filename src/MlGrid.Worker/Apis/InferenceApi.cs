@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
-using MlGrid.Contracts;
 using MlGrid.Inference;
 using MlGrid.Hosting.Http;
 using MlGrid.Worker.Grains;
@@ -33,12 +31,16 @@ public static class InferenceApi
         var status = StatusCodes.Status200OK;
         try
         {
-            if (replica?.Model is not { } model || replica.Report.Status != DeploymentStatus.Ready)
+            // The lease keeps the session alive until this request is done, even if the replica is removed meanwhile.
+            using var lease = replica?.TryLease();
+            if (replica is null || lease is null)
             {
                 status = StatusCodes.Status503ServiceUnavailable;
                 await InferenceHttp.WriteErrorAsync(context, status, $"Replica '{replicaId}' is not ready on this worker.");
                 return;
             }
+
+            var model = lease.Model;
 
             context.Response.Headers[InferenceHttp.DeploymentHeader] = deployment;
             context.Response.Headers[InferenceHttp.ModelVersionHeader] = replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -70,17 +72,15 @@ public static class InferenceApi
                 await InferenceHttp.WriteErrorAsync(context, status, ex.Message);
                 return;
             }
-            catch (OnnxRuntimeException ex)
-            {
-                // The request matched the signature but the graph refused it (e.g. dimensions that must agree do not).
-                status = StatusCodes.Status400BadRequest;
-                await InferenceHttp.WriteErrorAsync(context, status, $"ONNX Runtime rejected the inputs: {ex.Message.Split('\n')[0]}");
-                return;
-            }
 
             context.Response.ContentType = "application/json";
             context.Response.ContentLength = payload.Length;
             await context.Response.Body.WriteAsync(payload);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            status = StatusCodes.Status413PayloadTooLarge;
+            await InferenceHttp.WriteErrorAsync(context, status, $"The request body is larger than {MaxBodyBytes} bytes.");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -104,7 +104,13 @@ public static class InferenceApi
             return null;
         }
 
-        using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        // Grows as bytes arrive: a declared length alone reserves no more than 1 MB.
+        using var buffer = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 4096, 1024 * 1024));
         var chunk = new byte[81920];
         int read;
         while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
