@@ -92,6 +92,10 @@ public interface IEndpointGrain : IGrainWithStringKey
 
     [Alias("report-replica")]
     Task ReportReplica(ReplicaReport report);
+
+    /// <summary>Whether the endpoint still wants this replica on this worker; workers drop the ones it does not.</summary>
+    [Alias("wants-replica")]
+    Task<bool> WantsReplica(string replicaId, string worker);
 }
 
 [Alias("mlgrid.endpoint-catalog")]

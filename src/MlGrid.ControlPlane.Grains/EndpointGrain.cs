@@ -144,6 +144,9 @@ public sealed class EndpointGrain(
         await PublishRouteAsync();
     }
 
+    public Task<bool> WantsReplica(string replicaId, string worker) =>
+        Task.FromResult(state.State.Placements.Any(p => p.Id == replicaId && p.WorkerId == worker));
+
     private void StartReconciling() =>
         _timer ??= this.RegisterGrainTimer(
             ReconcileAsync,

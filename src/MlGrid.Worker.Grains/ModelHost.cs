@@ -27,6 +27,11 @@ public sealed class ModelHost(
 
     public Replica? Find(string replicaId) => _replicas.GetValueOrDefault(replicaId);
 
+    public IReadOnlyCollection<Replica> Replicas => [.. _replicas.Values];
+
+    /// <summary>This worker's id: its silo address.</summary>
+    public string Worker => _worker;
+
     /// <summary>
     /// Starts loading a replica unless it is already here with the same model and device; a failed one is tried
     /// again. Returns where it stands now.

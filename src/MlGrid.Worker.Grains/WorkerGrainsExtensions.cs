@@ -11,6 +11,7 @@ public static class WorkerGrainsExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<ModelHost>();
+        services.AddHostedService<ReplicaJanitor>();
         return services;
     }
 }

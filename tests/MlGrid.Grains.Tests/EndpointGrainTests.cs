@@ -361,4 +361,18 @@ public sealed class EndpointGrainTests(ClusterFixture fixture)
         Assert.NotNull(view);
         Assert.Equal(DeploymentStatus.Pending, Assert.Single(view.Deployments).Status);
     }
+
+    [Fact]
+    public async Task An_endpoint_wants_no_replica_it_has_not_placed()
+    {
+        var unknown = NewEndpoint();
+        Assert.False(await unknown.WantsReplica("anything~0", "127.0.0.1:11111@1"));
+
+        // With no worker silo in this cluster nothing is placed, so even the endpoint's own replica ids are not wanted anywhere.
+        var model = await TestData.RegisterModelAsync(_client);
+        var endpoint = NewEndpoint();
+        var view = await endpoint.Apply(TestData.Spec(TestData.Deployment(model)));
+        var replicaId = view.Deployments[0].ReplicaStatus[0].Id;
+        Assert.False(await endpoint.WantsReplica(replicaId, "127.0.0.1:11111@1"));
+    }
 }
