@@ -10,11 +10,14 @@ public sealed record DeploymentRoute(
     [property: Id(4)] ModelSignature Signature,
     [property: Id(5)] IReadOnlyList<string> ReplicaUrls);
 
+/// <summary>How a gateway routes one endpoint: its deployments, and optionally sticky keys and a shadow (mirror) deployment.</summary>
 [GenerateSerializer, Immutable, Alias("mlgrid.endpoint-route")]
 public sealed record EndpointRoute(
     [property: Id(0)] string Name,
     [property: Id(1)] long Generation,
-    [property: Id(2)] IReadOnlyList<DeploymentRoute> Deployments);
+    [property: Id(2)] IReadOnlyList<DeploymentRoute> Deployments,
+    [property: Id(3)] StickySpec? Sticky = null,
+    [property: Id(4)] MirrorSpec? Mirror = null);
 
 /// <summary>Every endpoint's routes; <see cref="Version"/> grows with every change.</summary>
 [GenerateSerializer, Immutable, Alias("mlgrid.routing-table-snapshot")]

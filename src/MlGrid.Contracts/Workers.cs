@@ -9,7 +9,8 @@ public sealed record ReplicaAssignment(
     [property: Id(3)] string Model,
     [property: Id(4)] int ModelVersion,
     [property: Id(5)] string Sha256,
-    [property: Id(6)] string Device);
+    [property: Id(6)] string Device,
+    [property: Id(7)] BatchingSpec? Batching = null);
 
 /// <summary>
 /// The agent of one worker silo, keyed by that silo's address. It is only ever activated on the silo its key names,

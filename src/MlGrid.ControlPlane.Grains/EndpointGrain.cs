@@ -58,7 +58,8 @@ public sealed class EndpointGrain(
                 version.Signature,
                 deployment.Replicas,
                 deployment.Device,
-                weights[deployment.Name]));
+                weights[deployment.Name],
+                deployment.Batching is { MaxBatchSize: > 1 } ? deployment.Batching : null));
         }
 
         await GrainFactory.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).Add(Name);
@@ -93,6 +94,45 @@ public sealed class EndpointGrain(
 
         StartReconciling();
         await ReconcileAsync(CancellationToken.None);
+        return View();
+    }
+
+    public async Task<EndpointView> SetTraffic(TrafficChange change)
+    {
+        if (!Exists)
+        {
+            throw RequestException.NotFound($"Endpoint '{Name}' does not exist.");
+        }
+
+        var spec = state.State.Spec!;
+        var traffic = state.State.Deployments.ToDictionary(d => d.Name, d => d.Weight, StringComparer.Ordinal);
+        foreach (var (name, weight) in change.Weights)
+        {
+            traffic[name] = weight;
+        }
+
+        var updated = spec with { Traffic = traffic, Mirror = change.SetMirror ? change.Mirror : spec.Mirror };
+        var weights = EndpointSpecValidator.Validate(updated);
+
+        var previous = (state.State.Spec, state.State.Deployments, state.State.Generation, state.State.UpdatedAt);
+        state.State.Spec = updated;
+        state.State.Deployments = state.State.Deployments.Select(d => d with { Weight = weights[d.Name] }).ToList();
+        state.State.Generation++;
+        state.State.UpdatedAt = DateTimeOffset.UtcNow;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (state.State.Spec, state.State.Deployments, state.State.Generation, state.State.UpdatedAt) = previous;
+            throw;
+        }
+
+        logger.LogInformation("Endpoint {Endpoint} generation {Generation} traffic: {Weights}{Mirror}", Name, state.State.Generation,
+            string.Join(", ", state.State.Deployments.Select(d => $"{d.Name}={d.Weight}%")),
+            updated.Mirror is { } m ? $"; mirror {m.Percent}% to {m.Deployment}" : "");
+        await PublishRouteAsync();
         return View();
     }
 
@@ -273,7 +313,8 @@ public sealed class EndpointGrain(
 
     private async Task<ReplicaReport> EnsureOnWorkerAsync(ReplicaPlacement placement, ResolvedDeployment deployment)
     {
-        var assignment = new ReplicaAssignment(placement.Id, Name, deployment.Name, deployment.Model, deployment.ModelVersion, deployment.Sha256, deployment.Device);
+        var assignment = new ReplicaAssignment(
+            placement.Id, Name, deployment.Name, deployment.Model, deployment.ModelVersion, deployment.Sha256, deployment.Device, deployment.Batching);
         try
         {
             return await CallWorkerAsync(placement.WorkerId, worker => worker.EnsureReplica(assignment));
@@ -332,7 +373,7 @@ public sealed class EndpointGrain(
                 ReadyUrls(d)))
             .ToList();
         await GrainFactory.GetGrain<IRoutingTableGrain>(IRoutingTableGrain.Key)
-            .Publish(new EndpointRoute(Name, state.State.Generation, routes));
+            .Publish(new EndpointRoute(Name, state.State.Generation, routes, state.State.Spec!.Sticky, state.State.Spec.Mirror));
     }
 
     /// <summary>The deployment's ready replicas; while none of its current ones is ready, the ready ones it replaces.</summary>
@@ -342,10 +383,13 @@ public sealed class EndpointGrain(
         var ready = state.State.Placements.Where(p => p.Deployment == deployment.Name && IsReady(p.Id)).ToList();
         var serving = ready.Any(p => current.Contains(p.Id)) ? ready.Where(p => current.Contains(p.Id)) : ready;
         return serving
-            .Select(p => $"{p.WorkerUrl}/replicas/{Uri.EscapeDataString(p.Id)}")
+            .Select(ReplicaUrl)
             .Order(StringComparer.Ordinal)
             .ToList();
     }
+
+    /// <summary>Where a replica serves on its worker; the Open Inference Protocol path follows it.</summary>
+    private static string ReplicaUrl(ReplicaPlacement placement) => $"{placement.WorkerUrl}/replicas/{Uri.EscapeDataString(placement.Id)}";
 
     private EndpointView View()
     {
@@ -362,11 +406,12 @@ public sealed class EndpointGrain(
                         placement?.WorkerId ?? "",
                         runtime?.Status ?? DeploymentStatus.Pending,
                         runtime?.Reason ?? (placement is null ? "Not placed yet." : null),
-                        runtime?.ExecutionProvider);
+                        runtime?.ExecutionProvider,
+                        placement is null ? null : ReplicaUrl(placement));
                 })
                 .ToList();
             var (status, reason) = Summarize(replicas);
-            return new DeploymentView(d.Name, d.Model, d.ModelVersion, d.Replicas, d.Device, status, reason, replicas);
+            return new DeploymentView(d.Name, d.Model, d.ModelVersion, d.Replicas, d.Device, status, reason, replicas, d.Weight, d.Batching);
         }).ToList();
 
         return new EndpointView(Name, state.State.Spec!, deployments, state.State.Generation, state.State.CreatedAt, state.State.UpdatedAt);
@@ -409,9 +454,14 @@ public sealed class EndpointGrain(
         return runtime;
     }
 
-    /// <summary>Stable per model version and device, so a traffic-only change keeps the loaded replicas.</summary>
+    /// <summary>
+    /// Stable per model version, device and batching, so a traffic-only change keeps the loaded replicas and a change
+    /// of any of those rolls out new ones (the worker shares one session between them).
+    /// </summary>
     internal string ReplicaId(ResolvedDeployment deployment, int index) =>
-        $"{Name}~{deployment.Name}~{deployment.Model}~v{deployment.ModelVersion}~{deployment.Device}~{index}";
+        $"{Name}~{deployment.Name}~{deployment.Model}~v{deployment.ModelVersion}~{deployment.Device}"
+        + (deployment.Batching is { } b ? $"~b{b.MaxBatchSize}x{b.MaxDelayMs}ms" : "")
+        + $"~{index}";
 
     private sealed class ReplicaRuntime
     {

@@ -7,6 +7,8 @@ public static class EndpointSpecValidator
 {
     public const int MaxReplicas = 16;
     public const int MaxDeployments = 16;
+    public const int MaxBatchSize = 1024;
+    public const int MaxBatchDelayMs = 1000;
 
     /// <summary>Checks everything that needs no other grain; returns the traffic weight of every deployment.</summary>
     public static Dictionary<string, int> Validate(EndpointSpec spec)
@@ -45,6 +47,35 @@ public static class EndpointSpecValidator
             {
                 throw RequestException.Invalid($"Deployment '{deployment.Name}' has device '{deployment.Device}'; use '{Devices.Auto}', '{Devices.Cpu}' or '{Devices.Gpu}'.");
             }
+
+            if (deployment.Batching is { } batching)
+            {
+                if (batching.MaxBatchSize is < 1 or > MaxBatchSize)
+                {
+                    throw RequestException.Invalid(
+                        $"Deployment '{deployment.Name}' has batching.maxBatchSize {batching.MaxBatchSize}; use 1 to {MaxBatchSize} (1 turns batching off).");
+                }
+
+                if (batching.MaxDelayMs is < 0 or > MaxBatchDelayMs)
+                {
+                    throw RequestException.Invalid(
+                        $"Deployment '{deployment.Name}' has batching.maxDelayMs {batching.MaxDelayMs}; use 0 to {MaxBatchDelayMs} milliseconds.");
+                }
+            }
+        }
+
+        ValidateSticky(spec.Sticky);
+        if (spec.Mirror is { } mirror)
+        {
+            if (!names.Contains(mirror.Deployment ?? ""))
+            {
+                throw RequestException.Invalid($"'mirror' names deployment '{mirror.Deployment}', which the endpoint does not declare.");
+            }
+
+            if (mirror.Percent is < 0 or > 100)
+            {
+                throw RequestException.Invalid($"Mirror percent {mirror.Percent} is outside 0 to 100.");
+            }
         }
 
         var traffic = spec.Traffic ?? new Dictionary<string, int>();
@@ -74,4 +105,27 @@ public static class EndpointSpecValidator
 
         return spec.Deployments.ToDictionary(d => d.Name, d => traffic.GetValueOrDefault(d.Name), StringComparer.Ordinal);
     }
+
+    private static void ValidateSticky(StickySpec? sticky)
+    {
+        if (sticky is null)
+        {
+            return;
+        }
+
+        var header = string.IsNullOrEmpty(sticky.Header) ? null : sticky.Header;
+        var cookie = string.IsNullOrEmpty(sticky.Cookie) ? null : sticky.Cookie;
+        if ((header is null) == (cookie is null))
+        {
+            throw RequestException.Invalid("'sticky' needs exactly one of 'header' (e.g. \"X-User-Id\") or 'cookie'.");
+        }
+
+        var name = header ?? cookie!;
+        if (name.Length > 128 || !name.All(IsTokenChar))
+        {
+            throw RequestException.Invalid($"Sticky {(header is null ? "cookie" : "header")} name '{name}' is not a valid HTTP token (letters, digits and !#$%&'*+-.^_`|~, at most 128).");
+        }
+    }
+
+    private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
 }

@@ -12,7 +12,8 @@ public sealed record ResolvedDeployment(
     ModelSignature Signature,
     int Replicas,
     string Device,
-    int Weight);
+    int Weight,
+    BatchingSpec? Batching = null);
 
 /// <summary>Which worker a replica was placed on; kept so that a restarted control plane finds replicas where they are.</summary>
 public sealed record ReplicaPlacement(string Id, string Deployment, string WorkerId, string WorkerUrl);

@@ -1,4 +1,5 @@
 using MlGrid.Contracts;
+using MlGrid.Inference;
 
 namespace MlGrid.Worker.Grains;
 
@@ -17,6 +18,15 @@ public sealed class Replica(ReplicaAssignment assignment, string worker)
         _report.Status == DeploymentStatus.Ready && _model is { } model ? model.TryLease() : null;
 
     internal LoadedModel? Model => _model;
+
+    /// <summary>
+    /// Runs one validated request on the leased session and returns its outputs (all of them when
+    /// <paramref name="outputs"/> is null). Requests may be batched with concurrent ones when the deployment asks for it.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "The batcher it hands requests to is per replica.")]
+    public ValueTask<IReadOnlyList<InferenceTensor>> RunAsync(
+        LoadedModel.Lease lease, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string>? outputs, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(lease.Model.Run(inputs, outputs));
 
     internal CancellationTokenSource Stopping { get; } = new();
 

@@ -59,7 +59,7 @@ public static class InferenceApi
             {
                 var request = OipJson.ParseRequest(body.Value);
                 SignatureValidator.Validate(request, model.Inputs, model.Outputs);
-                var outputs = model.Run(request.Inputs, request.Outputs);
+                var outputs = await replica.RunAsync(lease, request.Inputs, request.Outputs, context.RequestAborted);
                 payload = OipJson.SerializeResponse(new InferenceResponse(
                     endpoint,
                     replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
