@@ -317,7 +317,7 @@ public sealed class EndpointGrain(
             placement.Id, Name, deployment.Name, deployment.Model, deployment.ModelVersion, deployment.Sha256, deployment.Device, deployment.Batching);
         try
         {
-            return await CallWorkerAsync(placement.WorkerId, worker => worker.EnsureReplica(assignment));
+            return await CallWorkerAsync(placement.WorkerId, worker => worker.EnsureReplica(assignment), deployment.Device);
         }
         catch (Exception ex) when (ex is not RequestException)
         {
@@ -342,10 +342,14 @@ public sealed class EndpointGrain(
         }
     }
 
-    /// <summary>Calls the agent of one worker silo; the placement hint makes Orleans activate it on that silo.</summary>
-    private async Task<T> CallWorkerAsync<T>(string workerId, Func<IWorkerGrain, Task<T>> call)
+    /// <summary>
+    /// Calls the agent of one worker silo; the placement hint makes Orleans activate it on that silo, and the worker
+    /// placement filter refuses a silo without a GPU when the device asks for one.
+    /// </summary>
+    private async Task<T> CallWorkerAsync<T>(string workerId, Func<IWorkerGrain, Task<T>> call, string device = Devices.Auto)
     {
         RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(workerId));
+        RequestContext.Set(WorkerPlacement.DeviceKey, device);
         try
         {
             return await call(GrainFactory.GetGrain<IWorkerGrain>(workerId));
@@ -353,6 +357,7 @@ public sealed class EndpointGrain(
         finally
         {
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            RequestContext.Remove(WorkerPlacement.DeviceKey);
         }
     }
 

@@ -3,8 +3,15 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace MlGrid.ControlPlane.Grains;
 
-/// <summary>A worker silo that is up: its id (the silo address), where it serves inference, and whether it has a GPU.</summary>
-public sealed record WorkerInfo(string Id, string InferenceUrl, bool HasGpu);
+/// <summary>A worker silo that is up: its id (the silo address), where it serves inference, and the capacity it published.</summary>
+public sealed record WorkerInfo(
+    string Id,
+    string InferenceUrl,
+    bool HasGpu,
+    int? CpuCores = null,
+    long? MemoryBytes = null,
+    string? GpuName = null,
+    long? GpuMemoryBytes = null);
 
 /// <summary>The live worker silos, read from cluster membership and the metadata each worker publishes.</summary>
 public interface IWorkerCatalog
@@ -29,11 +36,17 @@ public sealed class WorkerCatalog(IClusterMembershipService membership, ISiloMet
             }
 
             var values = metadata.GetSiloMetadata(member.SiloAddress).Metadata;
-            if (values.TryGetValue(SiloRoles.RoleKey, out var role) && role == SiloRoles.Worker
+            if (WorkerPlacement.Fits(values, needsGpu: false)
                 && values.TryGetValue(SiloRoles.InferenceUrlKey, out var url) && !string.IsNullOrEmpty(url))
             {
-                var gpu = values.TryGetValue(SiloRoles.GpuKey, out var g) && bool.TryParse(g, out var hasGpu) && hasGpu;
-                workers.Add(new WorkerInfo(member.SiloAddress.ToParsableString(), url.TrimEnd('/'), gpu));
+                workers.Add(new WorkerInfo(
+                    member.SiloAddress.ToParsableString(),
+                    url.TrimEnd('/'),
+                    WorkerPlacement.Fits(values, needsGpu: true),
+                    (int?)WorkerPlacement.ReadLong(values, SiloRoles.CpuCoresKey),
+                    WorkerPlacement.ReadLong(values, SiloRoles.MemoryBytesKey),
+                    values.GetValueOrDefault(SiloRoles.GpuNameKey),
+                    WorkerPlacement.ReadLong(values, SiloRoles.GpuMemoryBytesKey)));
             }
         }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using MlGrid.Contracts;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace MlGrid.Hosting;
@@ -57,6 +58,7 @@ public static class OrleansHosting
                 o.GrainStorageSerializer = new JsonGrainStateSerializer();
             }));
             silo.UseSiloMetadata(siloMetadata);
+            silo.Services.AddPlacementFilter<Placement.WorkerPlacementFilterStrategy, Placement.WorkerPlacementFilterDirector>(ServiceLifetime.Singleton);
             silo.AddActivityPropagation();
         });
         return builder;

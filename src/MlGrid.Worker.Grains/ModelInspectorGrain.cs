@@ -1,3 +1,4 @@
+using MlGrid.Hosting.Placement;
 using MlGrid.Contracts;
 using MlGrid.Inference;
 
@@ -5,6 +6,7 @@ namespace MlGrid.Worker.Grains;
 
 /// <summary>Reads the signature of an uploaded model on a worker, where ONNX Runtime lives.</summary>
 [GrainType("mlgrid.model-inspector")]
+[WorkerPlacementFilter]
 public sealed class ModelInspectorGrain(ModelHost host) : Grain, IModelInspectorGrain
 {
     public async Task<ModelSignature> Inspect(string sha256)

@@ -1,3 +1,4 @@
+using MlGrid.Hosting.Placement;
 using MlGrid.Contracts;
 
 namespace MlGrid.Worker.Grains;
@@ -7,6 +8,7 @@ namespace MlGrid.Worker.Grains;
 /// always reaches the model host of that worker.
 /// </summary>
 [GrainType("mlgrid.worker")]
+[WorkerPlacementFilter]
 public sealed class WorkerGrain(ModelHost host, ILocalSiloDetails silo) : Grain, IWorkerGrain
 {
     public override Task OnActivateAsync(CancellationToken cancellationToken)

@@ -21,16 +21,15 @@ public static class WorkerHostExtensions
             _ => OnnxModel.ProbeCuda(),
         };
 
+        var capacity = WorkerCapacity.Measure(gpu);
         builder.Services.AddSingleton(new WorkerDevice(gpu, gpuDetail));
+        builder.Services.AddSingleton(capacity);
         builder.Services.AddSingleton(new WorkerIdentity(inferenceUrl));
         builder.Services.AddHostedService<WorkerStartupLog>();
         builder.Services.AddWorkerGrains();
         builder.Services.AddSingleton(sp => new InferenceMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "worker"));
-        builder.AddMlGridSilo(SiloRoles.Worker, new Dictionary<string, string>
-        {
-            [SiloRoles.InferenceUrlKey] = inferenceUrl,
-            [SiloRoles.GpuKey] = gpu ? "true" : "false",
-        });
+        var metadata = new Dictionary<string, string>(capacity.ToMetadata()) { [SiloRoles.InferenceUrlKey] = inferenceUrl };
+        builder.AddMlGridSilo(SiloRoles.Worker, metadata);
         return builder;
     }
 
@@ -53,12 +52,12 @@ public static class WorkerHostExtensions
 /// <summary>What this worker told the cluster about itself.</summary>
 public sealed record WorkerIdentity(string InferenceUrl);
 
-internal sealed class WorkerStartupLog(WorkerIdentity identity, WorkerDevice device, ILogger<WorkerStartupLog> logger) : IHostedService
+internal sealed class WorkerStartupLog(WorkerIdentity identity, WorkerDevice device, WorkerCapacity capacity, ILogger<WorkerStartupLog> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        logger.LogInformation("Worker serving inference at {Url}; GPU: {Gpu} ({Detail})",
-            identity.InferenceUrl, device.HasGpu ? "yes, models run on the CUDA execution provider" : "no, models run on the CPU", device.Detail);
+        logger.LogInformation("Worker serving inference at {Url}; capacity: {Capacity}; GPU: {Gpu} ({Detail})",
+            identity.InferenceUrl, capacity, device.HasGpu ? "yes, models run on the CUDA execution provider" : "no, models run on the CPU", device.Detail);
         return Task.CompletedTask;
     }
 

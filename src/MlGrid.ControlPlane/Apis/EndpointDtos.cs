@@ -4,9 +4,28 @@ using MlGrid.Contracts;
 namespace MlGrid.ControlPlane.Apis;
 
 /// <summary>One deployment in a PUT body; <see cref="Version"/> is a number or an alias string.</summary>
-public sealed record DeploymentRequest(string? Name, string? Model, JsonElement Version, int? Replicas, string? Device);
+public sealed record DeploymentRequest(string? Name, string? Model, JsonElement Version, int? Replicas, string? Device, BatchingRequest? Batching);
 
-public sealed record EndpointRequest(IReadOnlyList<DeploymentRequest>? Deployments, Dictionary<string, int>? Traffic)
+/// <summary>Dynamic batching for a deployment; <c>maxBatchSize</c> 1 (or no batching object) turns it off.</summary>
+public sealed record BatchingRequest(int? MaxBatchSize, int? MaxDelayMs);
+
+/// <summary>Sticky users: the header or the cookie (exactly one) whose value keeps a caller on one deployment.</summary>
+public sealed record StickyRequest(string? Header, string? Cookie);
+
+/// <summary>Shadow traffic: a copy of <c>percent</c>% of requests goes to <c>deployment</c>.</summary>
+public sealed record MirrorRequest(string? Deployment, int? Percent)
+{
+    public (MirrorSpec? Mirror, string? Error) ToSpec() =>
+        string.IsNullOrEmpty(Deployment) || Percent is null
+            ? (null, "'mirror' needs a 'deployment' and a 'percent', e.g. {\"deployment\": \"green\", \"percent\": 10}.")
+            : (new MirrorSpec(Deployment, Percent.Value), null);
+}
+
+public sealed record EndpointRequest(
+    IReadOnlyList<DeploymentRequest>? Deployments,
+    Dictionary<string, int>? Traffic,
+    StickyRequest? Sticky,
+    MirrorRequest? Mirror)
 {
     /// <summary>The grain's spec, or a message saying what is missing.</summary>
     public (EndpointSpec? Spec, string? Error) ToSpec()
@@ -35,9 +54,100 @@ public sealed record EndpointRequest(IReadOnlyList<DeploymentRequest>? Deploymen
                 return (null, $"Deployment '{d.Name}' needs a 'version': a positive version number or an alias such as \"champion\".");
             }
 
-            deployments.Add(new DeploymentSpec(d.Name, d.Model, version, d.Replicas ?? 1, d.Device ?? Devices.Auto));
+            BatchingSpec? batching = null;
+            if (d.Batching is { } b)
+            {
+                if (b.MaxBatchSize is null)
+                {
+                    return (null, $"Deployment '{d.Name}' has 'batching' without 'maxBatchSize', e.g. {{\"maxBatchSize\": 32, \"maxDelayMs\": 2}}.");
+                }
+
+                batching = new BatchingSpec(b.MaxBatchSize.Value, b.MaxDelayMs ?? 0);
+            }
+
+            deployments.Add(new DeploymentSpec(d.Name, d.Model, version, d.Replicas ?? 1, d.Device ?? Devices.Auto, batching));
         }
 
-        return (new EndpointSpec(deployments, Traffic ?? []), null);
+        MirrorSpec? mirror = null;
+        if (Mirror is not null)
+        {
+            (mirror, var error) = Mirror.ToSpec();
+            if (mirror is null)
+            {
+                return (null, error);
+            }
+        }
+
+        var sticky = Sticky is null ? null : new StickySpec(Sticky.Header, Sticky.Cookie);
+        return (new EndpointSpec(deployments, Traffic ?? [], sticky, mirror), null);
+    }
+}
+
+/// <summary>
+/// A PATCH of an endpoint's traffic: <c>{"blue": 0, "green": 100}</c>, optionally with <c>"mirror": {...}</c> (or
+/// <c>null</c> to stop mirroring); <c>{"traffic": {...}, "mirror": ...}</c> is accepted too. Numbers are weights,
+/// so a deployment may even be called "mirror".
+/// </summary>
+public static class TrafficRequest
+{
+    public static (TrafficChange? Change, string? Error) Parse(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return (null, "The body must be a JSON object of weights, e.g. {\"blue\": 0, \"green\": 100}.");
+        }
+
+        var flat = !(body.TryGetProperty("traffic", out var nested) && nested.ValueKind == JsonValueKind.Object);
+        var weightsObject = flat ? body : nested;
+        var weights = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var property in weightsObject.EnumerateObject())
+        {
+            if (property.Value.ValueKind == JsonValueKind.Number)
+            {
+                if (!property.Value.TryGetInt32(out var weight))
+                {
+                    return (null, $"Weight for '{property.Name}' must be a whole number from 0 to 100.");
+                }
+
+                weights[property.Name] = weight;
+            }
+            else if (!flat || property.Name != "mirror")
+            {
+                return (null, $"'{property.Name}' must be a weight (a number from 0 to 100).");
+            }
+        }
+
+        var setMirror = body.TryGetProperty("mirror", out var mirrorElement) && mirrorElement.ValueKind != JsonValueKind.Number;
+        MirrorSpec? mirror = null;
+        if (setMirror && mirrorElement.ValueKind != JsonValueKind.Null)
+        {
+            MirrorRequest? request;
+            try
+            {
+                request = mirrorElement.Deserialize<MirrorRequest>(JsonSerializerOptions.Web);
+            }
+            catch (JsonException)
+            {
+                request = null;
+            }
+
+            if (request is null)
+            {
+                return (null, "'mirror' must be an object like {\"deployment\": \"green\", \"percent\": 10}, or null to stop mirroring.");
+            }
+
+            (mirror, var error) = request.ToSpec();
+            if (mirror is null)
+            {
+                return (null, error);
+            }
+        }
+
+        if (weights.Count == 0 && !setMirror)
+        {
+            return (null, "Nothing to change: give weights such as {\"blue\": 0, \"green\": 100} and/or a 'mirror'.");
+        }
+
+        return (new TrafficChange(weights, setMirror, mirror), null);
     }
 }

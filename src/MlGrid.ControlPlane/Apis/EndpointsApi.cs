@@ -12,6 +12,7 @@ public static class EndpointsApi
         api.MapGet("/", ListEndpoints);
         api.MapGet("/{name}", GetEndpoint);
         api.MapPut("/{name}", PutEndpoint);
+        api.MapPatch("/{name}/traffic", PatchTraffic);
         api.MapDelete("/{name}", DeleteEndpoint);
         return api;
     }
@@ -42,6 +43,26 @@ public static class EndpointsApi
 
         var view = await grains.GetGrain<IEndpointGrain>(name).Apply(spec);
         return TypedResults.Accepted($"/api/v1/endpoints/{name}", view);
+    }
+
+    /// <summary>
+    /// Changes traffic weights (and the mirror) without touching replicas. The new routing-table version has been
+    /// pushed to the gateways when this answers.
+    /// </summary>
+    public static async Task<Results<Ok<EndpointView>, ProblemHttpResult>> PatchTraffic(string name, System.Text.Json.JsonElement body, IGrainFactory grains)
+    {
+        if (!Names.IsValid(name))
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, $"Endpoint '{name}' does not exist.");
+        }
+
+        var (change, error) = TrafficRequest.Parse(body);
+        if (change is null)
+        {
+            return Problems.Of(StatusCodes.Status400BadRequest, error!);
+        }
+
+        return TypedResults.Ok(await grains.GetGrain<IEndpointGrain>(name).SetTraffic(change));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteEndpoint(string name, IGrainFactory grains)
