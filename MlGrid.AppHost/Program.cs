@@ -7,9 +7,10 @@ var adminKey = builder.AddParameter("admin-key", settings.AdminKey, secret: true
 // Storage: Azurite locally (installed from npm on first run), holding cluster membership, grain state and artifacts.
 var storage = builder.AddAzurite("storage", settings);
 
-// Control plane: model registry, endpoints, routing table, the /api/v1 management API.
+// Control plane: model registry, endpoints, routing table, the /api/v1 management API. Not behind a proxy, so
+// while it is stopped the gateway is refused at once (and answers 502) instead of waiting on a dead proxy.
 var controlPlane = builder.AddProject<Projects.MlGrid_ControlPlane>("controlplane")
-    .WithHttpEndpoint()
+    .WithHttpEndpoint(port: MlGridResourceExtensions.FreePort(), isProxied: false)
     .WithMlGridCluster(storage, settings)
     .WithHttpHealthCheck("/health");
 

@@ -14,5 +14,6 @@ app.MapDefaultEndpoints();
 app.MapOpenApi("/api/v1/openapi.json");
 app.MapModelsApi();
 app.MapEndpointsApi();
+app.MapWorkersApi();
 
 app.Run();

@@ -76,6 +76,8 @@ public static class OrleansHosting
                 o.ClusterId = ClusterId(configuration);
                 o.ServiceId = ServiceId;
             });
+            // A restarted control plane comes back on new ports: look for it often, so routing catches up within seconds.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             client.UseAzureStorageClustering(options => options.Configure<TableServiceClient>((o, tables) =>
             {
                 o.TableName = StorageNames.ClusteringTable;

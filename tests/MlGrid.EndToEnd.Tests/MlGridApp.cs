@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -92,6 +93,73 @@ public sealed class MlGridApp : IAsyncDisposable
 
     public async Task<HttpResponseMessage> InferAsync(string endpoint, object request) =>
         await Gateway.PostAsJsonAsync($"/v2/models/{endpoint}/infer", request);
+
+    /// <summary>PATCHes an endpoint's traffic and returns the endpoint view it answers with.</summary>
+    public async Task<JsonElement> PatchTrafficAsync(string endpoint, object change)
+    {
+        using var response = await Gateway.PatchAsJsonAsync($"/api/v1/endpoints/{endpoint}/traffic", change);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"PATCH traffic of {endpoint} gave {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    /// <summary>Runs an Aspire resource command (start, stop) on one resource, e.g. the control plane.</summary>
+    public async Task ExecuteCommandAsync(string resource, string command)
+    {
+        var result = await App.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(resource, command);
+        Assert.True(result.Success, $"Command {command} on {resource} failed: {result.Message}");
+    }
+
+    /// <summary>The id of the process listening on a local TCP port (Linux), so a test can kill a worker outright.</summary>
+    public static int ProcessListeningOn(int port)
+    {
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table))
+            {
+                continue;
+            }
+
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                // local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the socket inode.
+                if (fields.Length > 9 && fields[3] == "0A"
+                    && int.Parse(fields[1].Split(':')[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) == port)
+                {
+                    inodes.Add($"socket:[{fields[9]}]");
+                }
+            }
+        }
+
+        Assert.True(inodes.Count > 0, $"Nothing listens on port {port}.");
+        foreach (var process in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(process), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                foreach (var fd in Directory.EnumerateFileSystemEntries(Path.Combine(process, "fd")))
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && inodes.Contains(target))
+                    {
+                        return pid;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+            {
+                // Processes come and go, and some are not ours to look into.
+            }
+        }
+
+        Assert.Fail($"No process found listening on port {port}.");
+        return 0;
+    }
 
     public async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string>? describe = null)
     {
