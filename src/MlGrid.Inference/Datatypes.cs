@@ -44,6 +44,17 @@ public static class Datatypes
         _ => null,
     };
 
+    /// <summary>Bytes per element in the raw form of the binary data extension; null for BYTES, whose elements vary in length.</summary>
+    public static int? RawElementSize(string datatype) => datatype switch
+    {
+        Bool or UInt8 or Int8 => 1,
+        UInt16 or Int16 or Fp16 => 2,
+        UInt32 or Int32 or Fp32 => 4,
+        UInt64 or Int64 or Fp64 => 8,
+        Bytes => null,
+        _ => throw new ArgumentOutOfRangeException(nameof(datatype), datatype, "Unknown datatype."),
+    };
+
     /// <summary>A new array of the .NET element type that holds <paramref name="length"/> elements of <paramref name="datatype"/>.</summary>
     public static Array NewArray(string datatype, int length) => datatype switch
     {

@@ -9,7 +9,22 @@ public sealed record TensorSpec(string Name, string Datatype, long[] Shape)
 /// <summary>A tensor with its data in a flat, row-major .NET array (string[] for BYTES).</summary>
 public sealed record InferenceTensor(string Name, string Datatype, long[] Shape, Array Data);
 
-public sealed record InferenceRequest(string? Id, IReadOnlyList<InferenceTensor> Inputs, IReadOnlyList<string>? Outputs);
+/// <summary>
+/// A request to run a model: its inputs and the outputs to return (null: all of them). With the binary data extension
+/// a caller may ask for outputs as raw bytes rather than JSON numbers; <see cref="IsBinaryOutput"/> says which.
+/// </summary>
+public sealed record InferenceRequest(string? Id, IReadOnlyList<InferenceTensor> Inputs, IReadOnlyList<string>? Outputs)
+{
+    /// <summary>The request's <c>binary_data_output</c> parameter: every output as binary data, unless <see cref="BinaryDataByOutput"/> says otherwise for it.</summary>
+    public bool BinaryDataOutput { get; init; }
+
+    /// <summary>The <c>binary_data</c> parameter of each requested output that sets it, by output name; it wins over <see cref="BinaryDataOutput"/>.</summary>
+    public IReadOnlyDictionary<string, bool> BinaryDataByOutput { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, bool>.Empty;
+
+    /// <summary>Whether the output named <paramref name="outputName"/> goes back as binary data rather than JSON.</summary>
+    public bool IsBinaryOutput(string outputName) =>
+        BinaryDataByOutput.TryGetValue(outputName, out var binary) ? binary : BinaryDataOutput;
+}
 
 public sealed record InferenceResponse(string ModelName, string ModelVersion, string? Id, IReadOnlyList<InferenceTensor> Outputs);
 

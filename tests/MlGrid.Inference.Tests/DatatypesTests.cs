@@ -35,6 +35,31 @@ public sealed class DatatypesTests
     }
 
     [Theory]
+    [InlineData("BOOL", 1)]
+    [InlineData("UINT8", 1)]
+    [InlineData("INT8", 1)]
+    [InlineData("UINT16", 2)]
+    [InlineData("INT16", 2)]
+    [InlineData("FP16", 2)]
+    [InlineData("UINT32", 4)]
+    [InlineData("INT32", 4)]
+    [InlineData("FP32", 4)]
+    [InlineData("UINT64", 8)]
+    [InlineData("INT64", 8)]
+    [InlineData("FP64", 8)]
+    [InlineData("BYTES", null)]
+    public void RawElementSize_gives_the_binary_data_extensions_bytes_per_element(string datatype, int? size)
+    {
+        Assert.Equal(size, Datatypes.RawElementSize(datatype));
+    }
+
+    [Fact]
+    public void RawElementSize_rejects_an_unknown_datatype()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Datatypes.RawElementSize("FLOAT"));
+    }
+
+    [Theory]
     [MemberData(nameof(Table))]
     public void FromOnnx_maps_each_onnx_element_type_to_its_datatype(string datatype, Type element, TensorElementType onnx)
     {

@@ -54,17 +54,21 @@ public static class InferenceApi
                 return;
             }
 
-            byte[] payload;
+            InferenceResponseBody payload;
             try
             {
-                var request = OipJson.ParseRequest(body.Value);
+                // Plain JSON, or a JSON header followed by binary tensor data when the client says how long the header is.
+                var request = OipBinary.ParseRequest(
+                    body.Value, context.Request.Headers[OipBinary.HeaderContentLength], context.Request.ContentType);
                 SignatureValidator.Validate(request, model.Inputs, model.Outputs);
                 var outputs = await replica.RunAsync(lease, request.Inputs, request.Outputs, context.RequestAborted);
-                payload = OipJson.SerializeResponse(new InferenceResponse(
-                    endpoint,
-                    replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    request.Id,
-                    outputs));
+                payload = OipBinary.SerializeResponse(
+                    new InferenceResponse(
+                        endpoint,
+                        replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        request.Id,
+                        outputs),
+                    request.IsBinaryOutput);
             }
             catch (InferenceInputException ex)
             {
@@ -73,9 +77,14 @@ public static class InferenceApi
                 return;
             }
 
-            context.Response.ContentType = "application/json";
-            context.Response.ContentLength = payload.Length;
-            await context.Response.Body.WriteAsync(payload);
+            if (payload.JsonHeaderLength is { } headerLength)
+            {
+                context.Response.Headers[OipBinary.HeaderContentLength] = headerLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            context.Response.ContentType = payload.ContentType;
+            context.Response.ContentLength = payload.Content.Length;
+            await context.Response.Body.WriteAsync(payload.Content);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
