@@ -17,6 +17,7 @@ public sealed class ModelHost(
     WorkerDevice device,
     ILocalSiloDetails silo,
     IOptions<ModelHostOptions> options,
+    BatchingMetrics batchingMetrics,
     ILogger<ModelHost> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Replica> _replicas = new(StringComparer.Ordinal);
@@ -33,8 +34,8 @@ public sealed class ModelHost(
     public string Worker => _worker;
 
     /// <summary>
-    /// Starts loading a replica unless it is already here with the same model and device; a failed one is tried
-    /// again. Returns where it stands now.
+    /// Starts loading a replica unless it is already here with the same model, device and batching; a failed one is
+    /// tried again. Returns where it stands now.
     /// </summary>
     public ReplicaReport Ensure(ReplicaAssignment assignment)
     {
@@ -42,7 +43,9 @@ public sealed class ModelHost(
         {
             if (_replicas.TryGetValue(assignment.ReplicaId, out var existing))
             {
-                var same = existing.Assignment.Sha256 == assignment.Sha256 && existing.Assignment.Device == assignment.Device;
+                var same = existing.Assignment.Sha256 == assignment.Sha256
+                    && existing.Assignment.Device == assignment.Device
+                    && Equals(existing.Assignment.Batching, assignment.Batching);
                 if (same && existing.Report.Status != DeploymentStatus.Failed)
                 {
                     return existing.Report;
@@ -101,6 +104,11 @@ public sealed class ModelHost(
     {
         lock (_lock)
         {
+            foreach (var replica in _replicas.Values)
+            {
+                replica.Stop();
+            }
+
             foreach (var loaded in _models.Values)
             {
                 loaded.Retire();
@@ -114,7 +122,7 @@ public sealed class ModelHost(
     private void RemoveLocked(Replica replica)
     {
         _replicas.TryRemove(new(replica.Assignment.ReplicaId, replica));
-        replica.Stopping.Cancel();
+        replica.Stop();
         if (replica.Model is not null)
         {
             ReleaseLocked(Key(replica.Assignment));
@@ -131,6 +139,7 @@ public sealed class ModelHost(
                 assignment.ReplicaId, assignment.Model, assignment.ModelVersion, assignment.Device);
             var path = await DownloadAsync(assignment.Sha256, token);
             var loaded = Acquire(assignment, path);
+            var batcher = assignment.Batching is null ? null : new DynamicBatcher(assignment, loaded, batchingMetrics, logger);
             lock (_lock)
             {
                 if (token.IsCancellationRequested)
@@ -140,7 +149,7 @@ public sealed class ModelHost(
                     return;
                 }
 
-                replica.MarkReady(loaded);
+                replica.MarkReady(loaded, batcher);
             }
 
             logger.LogInformation("Replica {Replica} ready on {Provider}{Fallback}", assignment.ReplicaId, loaded.Model.ExecutionProvider,

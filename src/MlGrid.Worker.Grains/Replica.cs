@@ -8,6 +8,7 @@ public sealed class Replica(ReplicaAssignment assignment, string worker)
 {
     private volatile ReplicaReport _report = new(assignment.ReplicaId, DeploymentStatus.Loading, null, null, worker);
     private volatile LoadedModel? _model;
+    private volatile DynamicBatcher? _batcher;
 
     public ReplicaAssignment Assignment { get; } = assignment;
 
@@ -19,21 +20,34 @@ public sealed class Replica(ReplicaAssignment assignment, string worker)
 
     internal LoadedModel? Model => _model;
 
+    /// <summary>The replica's batcher when its deployment asks for batching and it is ready, else null.</summary>
+    public DynamicBatcher? Batcher => _batcher;
+
     /// <summary>
     /// Runs one validated request on the leased session and returns its outputs (all of them when
     /// <paramref name="outputs"/> is null). Requests may be batched with concurrent ones when the deployment asks for it.
     /// </summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "The batcher it hands requests to is per replica.")]
     public ValueTask<IReadOnlyList<InferenceTensor>> RunAsync(
         LoadedModel.Lease lease, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string>? outputs, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(lease.Model.Run(inputs, outputs));
+        _batcher is { } batcher
+            ? batcher.RunAsync(lease, inputs, outputs, cancellationToken)
+            : ValueTask.FromResult(lease.Model.Run(inputs, outputs));
 
     internal CancellationTokenSource Stopping { get; } = new();
 
-    internal void MarkReady(LoadedModel model)
+    /// <summary>Serves <paramref name="model"/> from now on, through <paramref name="batcher"/> when the deployment batches.</summary>
+    internal void MarkReady(LoadedModel model, DynamicBatcher? batcher)
     {
+        _batcher = batcher;
         _model = model;
         _report = new ReplicaReport(Assignment.ReplicaId, DeploymentStatus.Ready, model.Model.FallbackReason, model.Model.ExecutionProvider, worker);
+    }
+
+    /// <summary>Stops loading and batching; requests already queued still run on the sessions their callers leased.</summary>
+    internal void Stop()
+    {
+        Stopping.Cancel();
+        _batcher?.Stop();
     }
 
     internal void MarkFailed(string reason) =>

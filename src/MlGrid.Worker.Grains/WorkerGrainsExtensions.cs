@@ -10,6 +10,7 @@ public static class WorkerGrainsExtensions
             .BindConfiguration(ModelHostOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<BatchingMetrics>();
         services.AddSingleton<ModelHost>();
         services.AddHostedService<ReplicaJanitor>();
         return services;
