@@ -11,5 +11,6 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.UseGateway();
 app.MapOipApi();
+app.MapGatewayApi();
 
 app.Run();

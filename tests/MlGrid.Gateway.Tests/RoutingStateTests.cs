@@ -54,6 +54,21 @@ public sealed class RoutingStateTests
         Assert.NotNull(state.Find("wine"));
     }
 
+    [Fact]
+    public void Changed_runs_before_requests_can_see_the_new_table()
+    {
+        var state = new RoutingState();
+        var current = Table(1, "iris");
+        state.TryUpdate(current);
+        RoutingTable? visibleDuringChanged = null;
+        state.Changed += _ => visibleDuringChanged = state.Table;
+
+        state.TryUpdate(Table(2, "iris", "wine"));
+
+        Assert.Same(current, visibleDuringChanged);
+        Assert.Equal(2, state.Table!.Version);
+    }
+
     [Theory]
     [InlineData(4)]
     [InlineData(5)]

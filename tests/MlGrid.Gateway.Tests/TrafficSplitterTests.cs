@@ -19,6 +19,21 @@ public sealed class TrafficSplitterTests
         Assert.Equal(0.10, shares["canary"], 0.01);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Choose_is_within_two_points_of_the_weights_over_a_few_thousand_requests(int seed)
+    {
+        var deployments = new[] { Route("blue", 50), Route("green", 30), Route("canary", 20) };
+
+        var shares = Shares(deployments, seed, samples: 5_000);
+
+        Assert.Equal(0.50, shares["blue"], 0.02);
+        Assert.Equal(0.30, shares["green"], 0.02);
+        Assert.Equal(0.20, shares["canary"], 0.02);
+    }
+
     [Fact]
     public void Choose_follows_uneven_weights_that_do_not_sum_to_a_hundred()
     {
@@ -83,18 +98,18 @@ public sealed class TrafficSplitterTests
         Assert.Null(TrafficSplitter.Choose([Route("a", 0, replicas: 2), Route("b", 40, replicas: 0)], 0.5));
     }
 
-    private static Dictionary<string, double> Shares(IReadOnlyList<DeploymentRoute> deployments, int seed)
+    private static Dictionary<string, double> Shares(IReadOnlyList<DeploymentRoute> deployments, int seed, int samples = Samples)
     {
         var random = new Random(seed);
         var counts = new Dictionary<string, int>();
-        for (var i = 0; i < Samples; i++)
+        for (var i = 0; i < samples; i++)
         {
             var chosen = TrafficSplitter.Choose(deployments, random.NextDouble());
             Assert.NotNull(chosen);
             counts[chosen.Name] = counts.GetValueOrDefault(chosen.Name) + 1;
         }
 
-        return counts.ToDictionary(c => c.Key, c => (double)c.Value / Samples);
+        return counts.ToDictionary(c => c.Key, c => (double)c.Value / samples);
     }
 
     private static DeploymentRoute Route(string name, int weight, int replicas = 1) =>

@@ -6,8 +6,8 @@ using MlGrid.Hosting.Http;
 namespace MlGrid.Gateway.Auth;
 
 /// <summary>
-/// Every <c>/api/**</c> and <c>/v2/models/**</c> call needs <c>Authorization: Bearer &lt;key&gt;</c>; health probes
-/// and server metadata stay anonymous. Refusals use the error body of the surface that was called.
+/// Every <c>/api/**</c>, <c>/v2/models/**</c> and <c>/gateway/**</c> call needs <c>Authorization: Bearer &lt;key&gt;</c>;
+/// health probes and server metadata stay anonymous. Refusals use the error body of the surface that was called.
 /// </summary>
 internal sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<GatewayOptions> options)
 {
@@ -16,7 +16,7 @@ internal sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<Gatewa
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (!path.StartsWithSegments("/api") && !path.StartsWithSegments("/v2/models"))
+        if (!path.StartsWithSegments("/api") && !path.StartsWithSegments("/v2/models") && !path.StartsWithSegments("/gateway"))
         {
             await next(context);
             return;
@@ -38,7 +38,7 @@ internal sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<Gatewa
         {
             await context.Response.WriteAsJsonAsync(new { error_code = "UNAUTHENTICATED", message = reason });
         }
-        else if (path.StartsWithSegments("/api"))
+        else if (path.StartsWithSegments("/api") || path.StartsWithSegments("/gateway"))
         {
             await Results.Problem(detail: reason, statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized").ExecuteAsync(context);
         }

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
 using MlGrid.Contracts;
+using MlGrid.Gateway.Shadow;
+using MlGrid.Gateway.Stats;
 using MlGrid.Hosting.Http;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
@@ -9,11 +12,23 @@ using Yarp.ReverseProxy.Model;
 namespace MlGrid.Gateway.Routing;
 
 /// <summary>
-/// The proxy pipeline step that picks the deployment for an inference request (by weight, or the pinned one) and
-/// hands the request to that deployment's cluster; YARP's own steps then pick a replica.
+/// The proxy pipeline step that picks the deployment for an inference request (pinned, by sticky key, or by weight),
+/// hands the request to that deployment's cluster (YARP's own steps then pick a replica), sends it again to another
+/// replica when the first could not be reached, and queues a shadow copy when the endpoint mirrors traffic.
 /// </summary>
-internal static class InferenceRouting
+internal sealed class InferenceRouting(
+    RoutingState state,
+    IProxyStateLookup lookup,
+    InferenceMetrics metrics,
+    GatewayStats stats,
+    GatewayMetrics gatewayMetrics,
+    ShadowSender shadow)
 {
+    /// <summary>Attempts after the first one, each on a replica not tried yet.</summary>
+    public const int MaxRetries = 2;
+
+    private static readonly TimeSpan StickyCookieMaxAge = TimeSpan.FromDays(365);
+
     /// <summary>The status for a proxying failure, or null when the client caused it and YARP's own answer stands.</summary>
     private static int? Status(ForwarderError error) => error switch
     {
@@ -23,12 +38,12 @@ internal static class InferenceRouting
         _ => StatusCodes.Status502BadGateway,
     };
 
-    public static async Task RouteAsync(HttpContext context, Func<Task> next)
+    public async Task RouteAsync(HttpContext context, RequestDelegate next)
     {
         var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
         if (routeId is not (ProxyConfigProvider.InferenceRoute or ProxyConfigProvider.PinnedInferenceRoute))
         {
-            await next();
+            await next(context);
             if (context.GetForwarderErrorFeature() is { } apiError && !context.Response.HasStarted && Status(apiError.Error) is { } apiStatus)
             {
                 await Results.Problem(
@@ -41,29 +56,38 @@ internal static class InferenceRouting
         }
 
         var started = Stopwatch.GetTimestamp();
-        var state = context.RequestServices.GetRequiredService<RoutingState>();
-        var metrics = context.RequestServices.GetRequiredService<InferenceMetrics>();
         var endpointName = (string)context.GetRouteValue("endpoint")!;
         var pinned = context.GetRouteValue("deployment") as string;
         var deploymentName = pinned ?? "none";
+        var statsDeployment = "none";
+        EndpointRoute? endpoint = null;
+        BufferedBody? body = null;
+
+        // Only the gateway marks shadow copies; a caller cannot pass live traffic off as shadow traffic.
+        context.Request.Headers.Remove(ShadowRequest.Header);
         try
         {
-            if (state.Find(endpointName) is not { } endpoint)
+            endpoint = state.Find(endpointName);
+            if (endpoint is null)
             {
                 await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"Endpoint '{endpointName}' does not exist.");
                 return;
             }
 
             DeploymentRoute? deployment;
+            DeploymentRoute? mirror = null;
+            string? newStickyKey = null;
             if (pinned is not null)
             {
-                deployment = endpoint.Deployments.FirstOrDefault(d => d.Name == pinned);
+                // A pinned request names its deployment: no split, no stickiness, no shadow copy.
+                deployment = Find(endpoint.Deployments, pinned);
                 if (deployment is null)
                 {
                     await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"Endpoint '{endpointName}' has no deployment '{pinned}'.");
                     return;
                 }
 
+                statsDeployment = deployment.Name;
                 if (deployment.ReplicaUrls.Count == 0)
                 {
                     deployment = null;
@@ -71,10 +95,13 @@ internal static class InferenceRouting
             }
             else
             {
-                deployment = TrafficSplitter.Choose(endpoint.Deployments, Random.Shared.NextDouble());
+                deployment = Choose(context, endpoint, out newStickyKey);
+                if (deployment is not null && endpoint.Mirror is not null)
+                {
+                    mirror = MirrorSampler.Choose(endpoint, deployment, Random.Shared.NextDouble());
+                }
             }
 
-            var lookup = context.RequestServices.GetRequiredService<IProxyStateLookup>();
             ClusterState? cluster = null;
             if (deployment is null || !lookup.TryGetCluster(ProxyConfigProvider.ClusterId(endpointName, deployment.Name), out cluster))
             {
@@ -83,17 +110,30 @@ internal static class InferenceRouting
                 return;
             }
 
-            deploymentName = deployment.Name;
-            // Replicas send these themselves; the gateway fills them in only for answers of its own (e.g. 502).
-            var chosen = deployment;
-            context.Response.OnStarting(() =>
+            deploymentName = statsDeployment = deployment.Name;
+            context.Response.OnStarting(ResponseMarker.OnStarting, new ResponseMarker(context, deployment, endpoint.Sticky?.Cookie, newStickyKey));
+
+            if (mirror is not null)
             {
-                context.Response.Headers.TryAdd(InferenceHttp.DeploymentHeader, chosen.Name);
-                context.Response.Headers.TryAdd(InferenceHttp.ModelVersionHeader, chosen.ModelVersion.ToString(CultureInfo.InvariantCulture));
-                return Task.CompletedTask;
-            });
-            context.ReassignProxyRequest(cluster!);
-            await next();
+                if (!shadow.HasRoom(context.Request.ContentLength))
+                {
+                    shadow.Dropped(endpointName, mirror.Name);
+                    mirror = null;
+                }
+                else
+                {
+                    body = await ReadBodyAsync(context);
+                    if (body is null)
+                    {
+                        return;
+                    }
+
+                    context.Request.Body = body.OpenRead();
+                }
+            }
+
+            context.ReassignProxyRequest(cluster);
+            await ForwardAsync(context, next, cluster, endpointName, deployment.Name, replayable: body is not null);
 
             if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted && Status(error.Error) is { } status)
             {
@@ -101,10 +141,184 @@ internal static class InferenceRouting
                     ? $"No replica of '{endpointName}/{deployment.Name}' is healthy right now; try again shortly."
                     : $"The replica serving '{endpointName}/{deployment.Name}' did not answer ({error.Error}); try again.");
             }
+
+            if (mirror is not null && body is not null)
+            {
+                // Queued only now, so that the copy never competes with the live request; the copy owns the body from here.
+                var copy = ShadowRequest.From(context, endpointName, mirror.Name, ProxyConfigProvider.ClusterId(endpointName, mirror.Name), body);
+                body = null;
+                shadow.TryEnqueue(copy);
+            }
         }
         finally
         {
-            metrics.Record(endpointName, deploymentName, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+            body?.Release();
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            metrics.Record(endpointName, deploymentName, context.Response.StatusCode, elapsed);
+            if (endpoint is not null)
+            {
+                stats.For(endpointName, statsDeployment).Live.Record(context.Response.StatusCode, elapsed);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the rest of the pipeline (load balancing, passive health, forwarding), then again on a replica not tried yet
+    /// while the failure allows it: nothing reached the caller, the replica could not be reached, and the body can be
+    /// sent again (never read, or buffered).
+    /// </summary>
+    private async Task ForwardAsync(HttpContext context, RequestDelegate next, ClusterState cluster, string endpoint, string deployment, bool replayable)
+    {
+        await next(context);
+
+        DestinationState? firstFailed = null;
+        for (var retry = 0; retry < MaxRetries && CanRetry(context, replayable); retry++)
+        {
+            var feature = context.GetReverseProxyFeature();
+            var failed = feature.ProxiedDestination;
+            if (retry == 0)
+            {
+                firstFailed = failed;
+            }
+
+            var remaining = Remaining(cluster.DestinationsState.AvailableDestinations, firstFailed, failed);
+            if (remaining is null)
+            {
+                return;
+            }
+
+            if (context.Request.Body is MemoryStream buffered)
+            {
+                buffered.Position = 0;
+            }
+
+            context.Features.Set<IForwarderErrorFeature>(null);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            feature.AvailableDestinations = remaining;
+            feature.ProxiedDestination = null;
+            stats.For(endpoint, deployment).Live.AddRetry();
+            gatewayMetrics.Retried(endpoint, deployment);
+            await next(context);
+        }
+    }
+
+    internal static bool CanRetry(HttpContext context, bool replayable) =>
+        context.GetForwarderErrorFeature() is { Error: ForwarderError.Request or ForwarderError.RequestBodyDestination }
+        && !context.Response.HasStarted
+        && !context.RequestAborted.IsCancellationRequested
+        // Kestrel makes the body size read-only once the body has been read from: until then it can be sent again.
+        && (replayable || context.Request.ContentLength == 0 || context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false });
+
+    /// <summary>The destinations other than the ones tried, or null when none is left.</summary>
+    internal static List<DestinationState>? Remaining(IReadOnlyList<DestinationState> available, DestinationState? tried1, DestinationState? tried2)
+    {
+        List<DestinationState>? remaining = null;
+        foreach (var d in available)
+        {
+            if (!ReferenceEquals(d, tried1) && !ReferenceEquals(d, tried2))
+            {
+                (remaining ??= new List<DestinationState>(available.Count)).Add(d);
+            }
+        }
+
+        return remaining;
+    }
+
+    private static DeploymentRoute? Choose(HttpContext context, EndpointRoute endpoint, out string? newStickyKey)
+    {
+        newStickyKey = null;
+        if (endpoint.Sticky is { } sticky)
+        {
+            string? key = null;
+            if (sticky.Header is { Length: > 0 } header)
+            {
+                var values = context.Request.Headers[header];
+                key = values.Count > 0 ? values[0] : null;
+            }
+            else if (sticky.Cookie is { Length: > 0 } cookie)
+            {
+                key = context.Request.Cookies[cookie];
+                if (string.IsNullOrEmpty(key))
+                {
+                    key = newStickyKey = Guid.NewGuid().ToString("N");
+                }
+            }
+
+            // Header mode without the header falls back to the weighted split.
+            if (!string.IsNullOrEmpty(key))
+            {
+                return StickySplitter.Choose(endpoint.Deployments, key);
+            }
+        }
+
+        return TrafficSplitter.Choose(endpoint.Deployments, Random.Shared.NextDouble());
+    }
+
+    private static DeploymentRoute? Find(IReadOnlyList<DeploymentRoute> deployments, string name)
+    {
+        foreach (var d in deployments)
+        {
+            if (d.Name == name)
+            {
+                return d;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads the whole body of a request that will be mirrored; null when an error answer was written instead.</summary>
+    private static async Task<BufferedBody?> ReadBodyAsync(HttpContext context)
+    {
+        // YARP applies the route's body limit after this step; apply it before reading, as reading freezes it.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = ProxyConfigProvider.MaxInferenceBodyBytes;
+        }
+
+        try
+        {
+            return await BufferedBody.ReadAsync(context.Request, (int)ProxyConfigProvider.MaxInferenceBodyBytes, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await InferenceHttp.WriteErrorAsync(context, ex.StatusCode, ex.Message);
+            return null;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away while sending the body.
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return null;
+        }
+    }
+
+    /// <summary>What the gateway adds to the answer once it starts: the variant headers (replicas send their own) and a new sticky cookie.</summary>
+    private sealed class ResponseMarker(HttpContext context, DeploymentRoute deployment, string? cookieName, string? newCookieValue)
+    {
+        public static readonly Func<object, Task> OnStarting = state =>
+        {
+            ((ResponseMarker)state).Apply();
+            return Task.CompletedTask;
+        };
+
+        private void Apply()
+        {
+            var response = context.Response;
+            response.Headers.TryAdd(InferenceHttp.DeploymentHeader, deployment.Name);
+            response.Headers.TryAdd(InferenceHttp.ModelVersionHeader, deployment.ModelVersion.ToString(CultureInfo.InvariantCulture));
+            if (cookieName is not null && newCookieValue is not null)
+            {
+                response.Cookies.Append(cookieName, newCookieValue, new CookieOptions
+                {
+                    Path = "/",
+                    HttpOnly = true,
+                    SameSite = SameSiteMode.Lax,
+                    Secure = context.Request.IsHttps,
+                    MaxAge = StickyCookieMaxAge,
+                    IsEssential = true,
+                });
+            }
         }
     }
 }

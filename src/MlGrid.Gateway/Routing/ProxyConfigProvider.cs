@@ -19,6 +19,21 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
     /// <summary>The largest inference request body, in bytes (the workers accept the same).</summary>
     public const long MaxInferenceBodyBytes = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// Passive health on replica clusters: a replica the gateway cannot reach leaves the rotation for a while (see
+    /// <see cref="ReplicaHealthPolicy"/>). Health states start Unknown, which counts as available, so a new cluster
+    /// serves at once.
+    /// </summary>
+    private static readonly HealthCheckConfig ReplicaHealth = new()
+    {
+        Passive = new PassiveHealthCheckConfig
+        {
+            Enabled = true,
+            Policy = ReplicaHealthPolicy.PolicyName,
+            ReactivationPeriod = ReplicaHealthPolicy.DefaultReactivation,
+        },
+    };
+
     private readonly string _controlPlaneUrl;
     private Snapshot _snapshot;
 
@@ -76,6 +91,7 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
                 {
                     ClusterId = ClusterId(endpoint.Name, deployment.Name),
                     LoadBalancingPolicy = "PowerOfTwoChoices",
+                    HealthCheck = ReplicaHealth,
                     Destinations = deployment.ReplicaUrls.ToDictionary(u => u, u => new DestinationConfig { Address = u }),
                 });
             }

@@ -8,6 +8,7 @@ public sealed class RoutingState
     private readonly Lock _lock = new();
     private volatile RoutingTable? _table;
 
+    /// <summary>Raised with each newer table, before <see cref="Table"/> returns it.</summary>
     public event Action<RoutingTable>? Changed;
 
     /// <summary>Null until the first table arrives.</summary>
@@ -25,8 +26,10 @@ public sealed class RoutingState
                 return false;
             }
 
-            _table = table;
+            // Listeners (the YARP configuration) take the table before requests can see it: a request that picks a
+            // deployment from the new table then finds its replicas in YARP, not a cluster that does not have them yet.
             Changed?.Invoke(table);
+            _table = table;
             return true;
         }
     }
