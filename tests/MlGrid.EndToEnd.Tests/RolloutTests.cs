@@ -191,6 +191,64 @@ public sealed class RolloutTests(MlGridFixture fixture)
     }
 
     [Fact]
+    public async Task Mirrored_copies_never_reach_the_caller_and_are_counted_apart_from_live_traffic()
+    {
+        // The shadow deployment serves a model with other inputs: every mirrored copy fails there.
+        var name = TestNames.Unique("mirror");
+        var shadowModel = TestNames.Unique("relu");
+        await App.UploadModelAsync(name, TestModels.Linear());
+        await App.UploadModelAsync(shadowModel, TestModels.FixedShapeRelu());
+        await App.DeployAsync(name, new
+        {
+            deployments = new[]
+            {
+                new { name = "live", model = name, version = 1 },
+                new { name = "shadow", model = shadowModel, version = 1 },
+            },
+            traffic = new Dictionary<string, int> { ["live"] = 100, ["shadow"] = 0 },
+            mirror = new { deployment = "shadow", percent = 100 },
+        });
+
+        const int requests = 40;
+        for (var i = 0; i < requests; i++)
+        {
+            using var response = await App.InferAsync(name, Request(i));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            Assert.Equal("live", Deployment(response));
+        }
+
+        JsonElement shadow = default;
+        await App.WaitUntilAsync(async () =>
+        {
+            var stats = await App.Gateway.GetFromJsonAsync<JsonElement>("/gateway/v1/stats");
+            var deployments = stats.GetProperty("endpoints").GetProperty(name).GetProperty("deployments");
+            shadow = deployments.GetProperty("shadow").GetProperty("shadow");
+            var live = deployments.GetProperty("live").GetProperty("live");
+            Assert.Equal(requests, live.GetProperty("requests").GetInt32());
+            Assert.Equal(0, live.GetProperty("errors").GetInt32());
+            Assert.Equal(0, deployments.GetProperty("shadow").GetProperty("live").GetProperty("requests").GetInt32());
+            Assert.Equal(0, deployments.GetProperty("live").GetProperty("shadow").GetProperty("requests").GetInt32());
+            return shadow.GetProperty("requests").GetInt32() + shadow.GetProperty("dropped").GetInt32() == requests;
+        }, TimeSpan.FromSeconds(20), () => $"Shadow statistics never added up to {requests}: {shadow}");
+
+        Assert.True(shadow.GetProperty("requests").GetInt32() > 0);
+        Assert.Equal(shadow.GetProperty("requests").GetInt32(), shadow.GetProperty("statusCodes").GetProperty("400").GetInt32());
+
+        // Mirroring stops when the mirror is removed.
+        await App.PatchTrafficAsync(name, new { mirror = (object?)null });
+        var before = shadow.GetProperty("requests").GetInt32();
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await App.InferAsync(name, Request(i));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var after = await App.Gateway.GetFromJsonAsync<JsonElement>("/gateway/v1/stats");
+        Assert.Equal(before, after.GetProperty("endpoints").GetProperty(name).GetProperty("deployments").GetProperty("shadow").GetProperty("shadow").GetProperty("requests").GetInt32());
+    }
+
+    [Fact]
     public async Task Workers_publish_their_capacity()
     {
         var workers = await App.Gateway.GetFromJsonAsync<JsonElement>("/api/v1/workers");

@@ -10,7 +10,7 @@ namespace MlGrid.Gateway.Shadow;
 internal sealed class ShadowRequest : IDisposable
 {
     /// <summary>Marks the copies, so that workers can tell shadow traffic from live traffic.</summary>
-    public const string Header = "x-mlgrid-shadow";
+    public const string Header = MlGrid.Hosting.Http.InferenceHttp.ShadowHeader;
 
     private ShadowRequest(string endpoint, string deployment, string clusterId, PathString path, QueryString query, HttpRequestMessage message, BufferedBody body)
     {

@@ -9,6 +9,9 @@ public static class InferenceHttp
     public const string ModelVersionHeader = "x-mlgrid-model-version";
     public const string ModelHeader = "x-mlgrid-model";
 
+    /// <summary>Set by the gateway on mirrored copies of requests; callers cannot set it.</summary>
+    public const string ShadowHeader = "x-mlgrid-shadow";
+
     public static Task WriteErrorAsync(HttpContext context, int status, string message)
     {
         context.Response.StatusCode = status;

@@ -17,12 +17,14 @@ public sealed class InferenceMetrics
         _duration = meter.CreateHistogram<double>($"mlgrid.{component}.inference.duration", "s", $"Inference latency at the {component}");
     }
 
-    public void Record(string endpoint, string deployment, int status, TimeSpan elapsed)
+    /// <param name="shadow">A mirrored copy: tagged <c>mlgrid.traffic=shadow</c> so it is never mixed with live traffic.</param>
+    public void Record(string endpoint, string deployment, int status, TimeSpan elapsed, bool shadow = false)
     {
         var tags = new TagList
         {
             { "mlgrid.endpoint", endpoint },
             { "mlgrid.deployment", deployment },
+            { "mlgrid.traffic", shadow ? "shadow" : "live" },
             { "http.response.status_code", status },
             { "mlgrid.outcome", status < 400 ? "success" : status < 500 ? "client_error" : "server_error" },
         };

@@ -102,7 +102,7 @@ public static class InferenceApi
         }
         finally
         {
-            metrics.Record(endpoint, deployment, status, Stopwatch.GetElapsedTime(started));
+            metrics.Record(endpoint, deployment, status, Stopwatch.GetElapsedTime(started), context.Request.Headers.ContainsKey(InferenceHttp.ShadowHeader));
         }
     }
 
