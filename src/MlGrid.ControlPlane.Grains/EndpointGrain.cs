@@ -22,7 +22,13 @@ public sealed class EndpointGrain(
 
     private const string UnreachablePrefix = "Worker unreachable";
 
+    /// <summary>How long one call to a worker may take before the replica is reported unreachable.</summary>
+    private static readonly TimeSpan WorkerCallTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Dictionary<string, ReplicaRuntime> _replicas = new(StringComparer.Ordinal);
+
+    /// <summary>Replaced replicas already taken out of the routes, removed from their workers on the next pass.</summary>
+    private readonly HashSet<string> _draining = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
 
     private string Name => this.GetPrimaryKeyString();
@@ -157,6 +163,7 @@ public sealed class EndpointGrain(
         await state.ClearStateAsync();
         state.State = new EndpointState();
         _replicas.Clear();
+        _draining.Clear();
         await GrainFactory.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).Remove(Name);
         logger.LogInformation("Endpoint {Endpoint} deleted", Name);
         DeactivateOnIdle();
@@ -216,6 +223,7 @@ public sealed class EndpointGrain(
             logger.LogWarning("Endpoint {Endpoint} replica {Replica} lost its worker {Worker}", Name, lost.Id, lost.WorkerId);
             state.State.Placements.Remove(lost);
             _replicas.Remove(lost.Id);
+            _draining.Remove(lost.Id);
             placementsChanged = true;
         }
 
@@ -252,10 +260,13 @@ public sealed class EndpointGrain(
             placementsChanged = false;
         }
 
-        foreach (var (placement, deployment) in toEnsure)
+        // Workers are asked in parallel, each call bounded, so a dead worker cannot hold the endpoint (and a
+        // traffic change waiting behind this pass) for long.
+        var reports = await Task.WhenAll(toEnsure.Select(e => EnsureOnWorkerAsync(e.Placement, e.Deployment)));
+        foreach (var report in reports)
         {
-            var replica = Runtime(placement.Id);
-            replica.Apply(await EnsureOnWorkerAsync(placement, deployment));
+            var replica = Runtime(report.ReplicaId);
+            replica.Apply(report);
             replica.RetryAt = replica.Status == DeploymentStatus.Failed ? DateTimeOffset.UtcNow + FailedRetryDelay : DateTimeOffset.MinValue;
         }
 
@@ -270,9 +281,17 @@ public sealed class EndpointGrain(
                 continue;
             }
 
+            // Drained first: this pass publishes routes without it, the next one removes it from its worker, so
+            // no gateway still holds its address when it goes.
+            if (_draining.Add(stale.Id) && IsReady(stale.Id))
+            {
+                continue;
+            }
+
             await RemoveFromWorkerAsync(stale);
             state.State.Placements.Remove(stale);
             _replicas.Remove(stale.Id);
+            _draining.Remove(stale.Id);
             placementsChanged = true;
         }
 
@@ -352,7 +371,7 @@ public sealed class EndpointGrain(
         RequestContext.Set(WorkerPlacement.DeviceKey, device);
         try
         {
-            return await call(GrainFactory.GetGrain<IWorkerGrain>(workerId));
+            return await call(GrainFactory.GetGrain<IWorkerGrain>(workerId)).WaitAsync(WorkerCallTimeout);
         }
         finally
         {
@@ -385,7 +404,7 @@ public sealed class EndpointGrain(
     private List<string> ReadyUrls(ResolvedDeployment deployment)
     {
         var current = Enumerable.Range(0, deployment.Replicas).Select(i => ReplicaId(deployment, i)).ToHashSet(StringComparer.Ordinal);
-        var ready = state.State.Placements.Where(p => p.Deployment == deployment.Name && IsReady(p.Id)).ToList();
+        var ready = state.State.Placements.Where(p => p.Deployment == deployment.Name && IsReady(p.Id) && !_draining.Contains(p.Id)).ToList();
         var serving = ready.Any(p => current.Contains(p.Id)) ? ready.Where(p => current.Contains(p.Id)) : ready;
         return serving
             .Select(ReplicaUrl)

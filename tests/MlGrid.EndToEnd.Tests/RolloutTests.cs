@@ -172,6 +172,8 @@ public sealed class RolloutTests(MlGridFixture fixture)
             new { blue = "all" },
             new { mirror = new { deployment = "purple", percent = 10 } },
             new { mirror = new { percent = 10 } },
+            new { traffic = new { blue = 0, green = 100 }, mirorr = new { deployment = "green", percent = 10 } },
+            new { traffic = new { blue = 0, green = 100 }, mirror = 5 },
             new { },
         })
         {

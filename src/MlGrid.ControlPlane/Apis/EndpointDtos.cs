@@ -99,6 +99,11 @@ public static class TrafficRequest
 
         var flat = !(body.TryGetProperty("traffic", out var nested) && nested.ValueKind == JsonValueKind.Object);
         var weightsObject = flat ? body : nested;
+        if (!flat && body.EnumerateObject().Select(p => p.Name).FirstOrDefault(n => n is not ("traffic" or "mirror")) is { } unknown)
+        {
+            return (null, $"Unknown property '{unknown}': with 'traffic' the body takes only 'traffic' and 'mirror'.");
+        }
+
         var weights = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var property in weightsObject.EnumerateObject())
         {
@@ -117,7 +122,7 @@ public static class TrafficRequest
             }
         }
 
-        var setMirror = body.TryGetProperty("mirror", out var mirrorElement) && mirrorElement.ValueKind != JsonValueKind.Number;
+        var setMirror = body.TryGetProperty("mirror", out var mirrorElement) && (!flat || mirrorElement.ValueKind != JsonValueKind.Number);
         MirrorSpec? mirror = null;
         if (setMirror && mirrorElement.ValueKind != JsonValueKind.Null)
         {
