@@ -1,10 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using MlGrid.Bench.Serving;
 using MlGrid.Inference;
 using MlGrid.Testing;
 
-// Measures the inference engine the workers use (MlGrid.Inference.OnnxModel) on every execution provider this
+// `serving`: the engine in process against the same models served by the real system (gateway and worker).
+if (args is ["serving", .. var servingArgs])
+{
+    return await ServingBenchmark.RunAsync(servingArgs);
+}
+
+// Otherwise: the inference engine the workers use (MlGrid.Inference.OnnxModel) on every execution provider this
 // machine has, for a ResNet-50 and a tiny tabular model, at several batch sizes. Ratios come from one run.
 var options = BenchOptions.Parse(args);
 var results = new List<BenchResult>();
@@ -72,6 +79,8 @@ if (options.Output is { } path)
     File.WriteAllText(path, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
 }
 
+return 0;
+
 static InferenceTensor RandomTensor(string name, long[] shape)
 {
     var random = new Random(7);
@@ -111,7 +120,7 @@ internal sealed record BenchOptions(DevicePreference[] Devices, int[] Batches, T
                     output = args[i + 1];
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option {args[i]}; use --devices cpu,gpu --batches 1,8,32 --seconds 3 --out results.json");
+                    throw new ArgumentException($"Unknown option {args[i]}; use --devices cpu,gpu --batches 1,8,32 --seconds 3 --out results.json, or {ServingOptions.Usage}");
             }
         }
 
