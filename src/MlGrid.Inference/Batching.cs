@@ -165,9 +165,21 @@ public static class Batching
     /// rows apart, so its outputs cannot be attributed to requests).
     /// </summary>
     public static bool TrySplit(
-        IReadOnlyList<InferenceTensor> outputs, IReadOnlyList<long> rows, [NotNullWhen(true)] out IReadOnlyList<InferenceTensor>[]? perRequest)
+        IReadOnlyList<InferenceTensor> outputs, IReadOnlyList<long> rows, [NotNullWhen(true)] out IReadOnlyList<InferenceTensor>[]? perRequest) =>
+        TrySplit(outputs, rows, out perRequest, out _);
+
+    /// <summary>
+    /// Splits the outputs of a batched run as the overload above does, and says why not when they cannot be split: the
+    /// first output whose first dimension is not the total row count, or whose data does not fill its shape.
+    /// </summary>
+    public static bool TrySplit(
+        IReadOnlyList<InferenceTensor> outputs,
+        IReadOnlyList<long> rows,
+        [NotNullWhen(true)] out IReadOnlyList<InferenceTensor>[]? perRequest,
+        [NotNullWhen(false)] out string? whyNot)
     {
         perRequest = null;
+        whyNot = null;
         long total = 0;
         foreach (var count in rows)
         {
@@ -180,12 +192,14 @@ public static class Batching
             var output = outputs[o];
             if (output.Shape.Length == 0 || output.Shape[0] != total)
             {
+                whyNot = $"output '{output.Name}' of a batched run has shape {Shapes.Format(output.Shape)} for {total} rows, so its rows cannot be told apart";
                 return false;
             }
 
             rowElements[o] = RowElements(output.Shape);
             if (output.Data.Length != total * rowElements[o])
             {
+                whyNot = $"output '{output.Name}' of a batched run has {output.Data.Length} elements for shape {Shapes.Format(output.Shape)}";
                 return false;
             }
         }

@@ -12,6 +12,12 @@ public static partial class OipJson
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
 
+    /// <summary>
+    /// The first length of an array grown as its elements arrive; it doubles from there, up to the shape's count. Small,
+    /// so that many inputs with one element each cannot make a body allocate far more than its size.
+    /// </summary>
+    private const int MinGrownLength = 16;
+
     /// <summary>The powers of ten a double holds exactly.</summary>
     private static readonly double[] PowersOfTen =
     [
@@ -43,10 +49,32 @@ public static partial class OipJson
 
     /// <summary>
     /// The outcome of reading <c>data</c> for a datatype and shape: how many leaves it has, whether its nesting follows
-    /// the shape, the first leaf that is not a value of the datatype, and the values (null when the shape asks for more
-    /// elements than the data has bytes).
+    /// the shape, the first leaf that is not a value of the datatype, and the values (exactly the shape's count when the
+    /// leaves are, otherwise possibly fewer).
     /// </summary>
-    private sealed record DataScan(string Datatype, long[] Shape, long Leaves, bool NestingMatches, int InvalidIndex, string? InvalidText, Array? Values);
+    private sealed record DataScan(string Datatype, long[] Shape, long Leaves, bool NestingMatches, int InvalidIndex, string? InvalidText, Array Values);
+
+    /// <summary>
+    /// How many elements a request may still have allocated before its data shows them. An element takes at least two
+    /// bytes of the body with its separator or brackets, so all the data a request holds fits in half its length; a
+    /// shape that claims more than is left (many inputs with huge shapes and little data) gets an array that grows as
+    /// its elements arrive instead.
+    /// </summary>
+    private sealed class ElementBudget(int bodyLength)
+    {
+        private long _left = (bodyLength / 2) + 1;
+
+        public bool TryTake(long count)
+        {
+            if (count > _left)
+            {
+                return false;
+            }
+
+            _left -= count;
+            return true;
+        }
+    }
 
     private sealed class InputScan
     {
@@ -62,7 +90,7 @@ public static partial class OipJson
 
         public Token BinaryDataSize { get; set; }
 
-        public static InputScan Read(ReadOnlySpan<byte> json, ref Utf8JsonReader reader)
+        public static InputScan Read(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, ElementBudget budget)
         {
             if (reader.TokenType != JsonTokenType.StartObject)
             {
@@ -92,7 +120,7 @@ public static partial class OipJson
                 else if (reader.ValueTextEquals("data"u8))
                 {
                     reader.Read();
-                    input.Data = input.ReadData(json, ref reader);
+                    input.Data = input.ReadData(json, ref reader, budget);
                 }
                 else if (reader.ValueTextEquals("parameters"u8))
                 {
@@ -109,14 +137,14 @@ public static partial class OipJson
             return input;
         }
 
-        private DataRange ReadData(ReadOnlySpan<byte> json, ref Utf8JsonReader reader)
+        private DataRange ReadData(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, ElementBudget budget)
         {
             var start = (int)reader.TokenStartIndex;
             DataScan? scan = null;
             if (Datatype.Text is { } datatype && Datatypes.IsKnown(datatype)
                 && Shape is { FirstInvalidDim: null, Rank: <= MaxRank } shape && TryCount(shape.Dims, out var expected))
             {
-                scan = Scan(json, ref reader, datatype, shape.Dims, expected);
+                scan = Scan(json, ref reader, datatype, shape.Dims, expected, budget);
             }
             else
             {
@@ -184,7 +212,7 @@ public static partial class OipJson
         public Token BinaryDataOutput { get; private set; }
 
         /// <summary>Reads a whole body; a <see cref="JsonException"/> when it is not one valid JSON value.</summary>
-        public static RequestScan Read(ReadOnlySpan<byte> json)
+        public static RequestScan Read(ReadOnlySpan<byte> json, ElementBudget budget)
         {
             var reader = new Utf8JsonReader(json, ReaderOptions);
             if (!reader.Read())
@@ -195,7 +223,7 @@ public static partial class OipJson
             var scan = new RequestScan { Root = reader.TokenType };
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                scan.ReadRoot(json, ref reader);
+                scan.ReadRoot(json, ref reader, budget);
             }
             else
             {
@@ -211,7 +239,7 @@ public static partial class OipJson
             return scan;
         }
 
-        private void ReadRoot(ReadOnlySpan<byte> json, ref Utf8JsonReader reader)
+        private void ReadRoot(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, ElementBudget budget)
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
@@ -223,7 +251,7 @@ public static partial class OipJson
                 else if (reader.ValueTextEquals("inputs"u8))
                 {
                     reader.Read();
-                    Inputs = ReadArray(json, ref reader, InputScan.Read);
+                    Inputs = ReadArray(json, ref reader, (ReadOnlySpan<byte> body, ref Utf8JsonReader item) => InputScan.Read(body, ref item, budget));
                 }
                 else if (reader.ValueTextEquals("outputs"u8))
                 {
@@ -340,29 +368,29 @@ public static partial class OipJson
     }
 
     /// <summary>Reads <c>data</c> that came before its input's datatype or shape, once both are known.</summary>
-    private static DataScan Rescan(ReadOnlySpan<byte> data, string datatype, long[] shape, long expected)
+    private static DataScan Rescan(ReadOnlySpan<byte> data, string datatype, long[] shape, long expected, ElementBudget budget)
     {
         var reader = new Utf8JsonReader(data, ReaderOptions);
         reader.Read();
-        return Scan(data, ref reader, datatype, shape, expected);
+        return Scan(data, ref reader, datatype, shape, expected, budget);
     }
 
-    private static DataScan Scan(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, string datatype, long[] shape, long expected) => datatype switch
+    private static DataScan Scan(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, string datatype, long[] shape, long expected, ElementBudget budget) => datatype switch
     {
         // By datatype, not array type: the runtime lets sbyte[] pass as byte[] and so on.
-        Datatypes.Bool => Scan<bool, BoolElement>(json, ref reader, datatype, shape, expected),
-        Datatypes.UInt8 => Scan<byte, UInt8Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.UInt16 => Scan<ushort, UInt16Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.UInt32 => Scan<uint, UInt32Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.UInt64 => Scan<ulong, UInt64Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Int8 => Scan<sbyte, Int8Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Int16 => Scan<short, Int16Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Int32 => Scan<int, Int32Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Int64 => Scan<long, Int64Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Fp16 => Scan<Float16, Fp16Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Fp32 => Scan<float, Fp32Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Fp64 => Scan<double, Fp64Element>(json, ref reader, datatype, shape, expected),
-        Datatypes.Bytes => Scan<string, BytesElement>(json, ref reader, datatype, shape, expected),
+        Datatypes.Bool => Scan<bool, BoolElement>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.UInt8 => Scan<byte, UInt8Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.UInt16 => Scan<ushort, UInt16Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.UInt32 => Scan<uint, UInt32Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.UInt64 => Scan<ulong, UInt64Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Int8 => Scan<sbyte, Int8Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Int16 => Scan<short, Int16Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Int32 => Scan<int, Int32Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Int64 => Scan<long, Int64Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Fp16 => Scan<Float16, Fp16Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Fp32 => Scan<float, Fp32Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Fp64 => Scan<double, Fp64Element>(json, ref reader, datatype, shape, expected, budget),
+        Datatypes.Bytes => Scan<string, BytesElement>(json, ref reader, datatype, shape, expected, budget),
         _ => throw new ArgumentOutOfRangeException(nameof(datatype), datatype, "Unknown datatype."),
     };
 
@@ -370,12 +398,13 @@ public static partial class OipJson
     /// Reads the <c>data</c> value the reader is on, leaving the reader on its last token. Data is accepted as a
     /// single value, a flat array, or arrays nested exactly by the shape; leaves (objects included) count as elements.
     /// </summary>
-    private static DataScan Scan<T, TElement>(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, string datatype, long[] shape, long expected)
+    private static DataScan Scan<T, TElement>(
+        ReadOnlySpan<byte> json, ref Utf8JsonReader reader, string datatype, long[] shape, long expected, ElementBudget budget)
         where TElement : IElementReader<T>
     {
-        // Every element takes at least one byte, so data that must hold more elements than it has bytes is refused
-        // by the count check: nothing is allocated for it.
-        var values = expected <= json.Length - reader.TokenStartIndex ? new T[expected] : null;
+        // A shape's count is only a claim: it is allocated up front while the request's budget covers it, which it does
+        // for data that holds its elements, and otherwise grown into as elements arrive.
+        var values = budget.TryTake(expected) ? new T[expected] : [];
         var isArray = reader.TokenType == JsonTokenType.StartArray;
         Span<int> children = stackalloc int[MaxDepth + 1];
         var depth = -1;
@@ -412,7 +441,12 @@ public static partial class OipJson
                     }
 
                     nested &= depth + 1 == shape.Length;
-                    if (values is not null && leaves < values.Length && !TElement.TryRead(ref reader, out values[leaves]) && invalidIndex < 0)
+                    if (leaves == values.Length && leaves < expected)
+                    {
+                        Array.Resize(ref values, (int)Math.Min(expected, Math.Max(MinGrownLength, 2L * leaves)));
+                    }
+
+                    if (leaves < values.Length && !TElement.TryRead(ref reader, out values[leaves]) && invalidIndex < 0)
                     {
                         invalidIndex = leaves;
                         invalidText = RawText(json, ref reader);

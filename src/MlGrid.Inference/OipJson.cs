@@ -28,10 +28,11 @@ public static partial class OipJson
     internal static InferenceRequest ParseRequest(ReadOnlyMemory<byte> utf8Json, BinaryInputs? binary)
     {
         var json = utf8Json.Span;
+        var budget = new ElementBudget(json.Length);
         RequestScan scan;
         try
         {
-            scan = RequestScan.Read(json);
+            scan = RequestScan.Read(json, budget);
         }
         catch (JsonException ex)
         {
@@ -61,7 +62,7 @@ public static partial class OipJson
         var inputs = new List<InferenceTensor>(scan.Inputs.Count);
         foreach (var input in scan.Inputs)
         {
-            inputs.Add(BuildInput(json, input, binary));
+            inputs.Add(BuildInput(json, input, binary, budget));
         }
 
         List<string>? outputs = null;
@@ -170,7 +171,7 @@ public static partial class OipJson
     }
 
     /// <summary>Checks one input in the order a reader would: name, datatype, shape, then its data.</summary>
-    private static InferenceTensor BuildInput(ReadOnlySpan<byte> json, InputScan input, BinaryInputs? binary)
+    private static InferenceTensor BuildInput(ReadOnlySpan<byte> json, InputScan input, BinaryInputs? binary, ElementBudget budget)
     {
         if (!input.IsObject)
         {
@@ -214,7 +215,7 @@ public static partial class OipJson
 
         var scan = data.Scan is { } early && early.Datatype == datatype && early.Shape.AsSpan().SequenceEqual(shape)
             ? early
-            : Rescan(json[data.Start..data.End], datatype, shape, expected);
+            : Rescan(json[data.Start..data.End], datatype, shape, expected, budget);
 
         if (scan.Leaves != expected)
         {
@@ -234,8 +235,7 @@ public static partial class OipJson
                 $"Input '{name}' element {scan.InvalidIndex} ({Truncate(scan.InvalidText!)}) is not a valid {datatype} value.");
         }
 
-        // Values are only left unallocated for shapes larger than the data could be, which the count check refused.
-        return new InferenceTensor(name, datatype, shape, scan.Values ?? throw new InvalidOperationException("Data was counted but not kept."));
+        return new InferenceTensor(name, datatype, shape, scan.Values);
     }
 
     private static Array ReadBinary(InputScan input, string name, string datatype, long[] shape, long expected, BinaryInputs? binary)

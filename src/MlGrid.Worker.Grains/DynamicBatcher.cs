@@ -35,8 +35,8 @@ public sealed class DynamicBatcher
     private Pending? _carry;
 
     private int _started;
-    private int _mismatchLogged;
     private long _runs;
+    private string? _disabledReason;
 
     /// <param name="assignment">The replica; its <see cref="ReplicaAssignment.Batching"/> must be set.</param>
     /// <param name="model">The replica's session, whose signature decides whether requests can be batched at all.</param>
@@ -52,20 +52,23 @@ public sealed class DynamicBatcher
         _tags = BatchingMetrics.Tags(assignment.Endpoint, assignment.Deployment);
         _logger = logger;
 
-        DisabledReason = spec.MaxBatchSize <= 1
+        _disabledReason = spec.MaxBatchSize <= 1
             ? $"maxBatchSize is {spec.MaxBatchSize}"
             : Batching.WhyNotBatchable(model.Model.Inputs, model.Model.Outputs);
-        if (DisabledReason is not null)
+        if (_disabledReason is not null)
         {
-            logger.LogInformation("Batching is off for replica {Replica}: {Reason}; its requests run one at a time", _replicaId, DisabledReason);
+            logger.LogInformation("Batching is off for replica {Replica}: {Reason}; its requests run one at a time", _replicaId, _disabledReason);
         }
     }
 
-    /// <summary>Whether requests are batched; false when the model's signature does not allow it (see <see cref="DisabledReason"/>).</summary>
+    /// <summary>Whether requests are batched; false when the model does not allow it (see <see cref="DisabledReason"/>).</summary>
     public bool IsEnabled => DisabledReason is null;
 
-    /// <summary>Why requests are not batched, or null when they are.</summary>
-    public string? DisabledReason { get; }
+    /// <summary>
+    /// Why requests are not batched, or null when they are: the deployment or the model's signature rules it out, or a
+    /// batched run gave outputs that could not be split back by request.
+    /// </summary>
+    public string? DisabledReason => Volatile.Read(ref _disabledReason);
 
     /// <summary>The ONNX Runtime runs made so far, batched or not.</summary>
     public long Runs => Interlocked.Read(ref _runs);
@@ -161,10 +164,20 @@ public sealed class DynamicBatcher
                     continue;
                 }
 
-                await CollectAsync(first, delay);
-                foreach (var group in _groups)
+                try
                 {
-                    Execute(group);
+                    await CollectAsync(first, delay);
+                    foreach (var group in _groups)
+                    {
+                        ExecuteOrFail(group);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    foreach (var group in _groups)
+                    {
+                        Fail(group, ex);
+                    }
                 }
 
                 _groups.Clear();
@@ -172,7 +185,8 @@ public sealed class DynamicBatcher
         }
         catch (Exception ex)
         {
-            // A bug here must not leave callers waiting: fail what is in hand and queued, run later requests directly.
+            // Batches fail on their own above; should waiting on the queue ever fail, no caller may be left waiting:
+            // fail what is in hand and queued, and run later requests directly.
             _logger.LogError(ex, "The batching loop of replica {Replica} failed; its requests now run one at a time", _replicaId);
             _queue.Writer.TryComplete();
             var error = new InvalidOperationException($"The batching queue of replica '{_replicaId}' failed.", ex);
@@ -248,6 +262,28 @@ public sealed class DynamicBatcher
         return null;
     }
 
+    /// <summary>Runs a group; an unexpected error fails only its callers, and the loop goes on with the next group.</summary>
+    private void ExecuteOrFail(Group group)
+    {
+        try
+        {
+            Execute(group);
+        }
+        catch (Exception ex)
+        {
+            Fail(group, ex);
+        }
+    }
+
+    private void Fail(Group group, Exception error)
+    {
+        _logger.LogError(error, "A batch of {Count} requests on replica {Replica} failed", group.Members.Count, _replicaId);
+        foreach (var member in group.Members)
+        {
+            member.Fail(error);
+        }
+    }
+
     private void Execute(Group group)
     {
         _claimed.Clear();
@@ -270,9 +306,9 @@ public sealed class DynamicBatcher
             _metrics.RecordQueueTime(Stopwatch.GetElapsedTime(member.EnqueuedAt, now), _tags);
         }
 
-        if (_claimed.Count == 1)
+        if (_claimed.Count == 1 || !IsEnabled)
         {
-            RunAlone(_claimed[0]);
+            RunEachAlone();
             return;
         }
 
@@ -300,16 +336,10 @@ public sealed class DynamicBatcher
             return;
         }
 
-        if (!Batching.TrySplit(outputs, rows, out var perRequest))
+        if (!Batching.TrySplit(outputs, rows, out var perRequest, out var whyNot))
         {
-            if (Interlocked.Exchange(ref _mismatchLogged, 1) == 0)
-            {
-                var culprit = outputs.First(o => o.Shape.Length == 0 || o.Shape[0] != total);
-                _logger.LogWarning(
-                    "Replica {Replica}: output '{Output}' of a batched run has shape {Shape} for {Rows} rows, so its rows cannot be told apart; such batches run one request at a time",
-                    _replicaId, culprit.Name, Shapes.Format(culprit.Shape), total);
-            }
-
+            // The model's outputs depend on the batch, not on each request alone: every later batch would be run twice.
+            TurnOff(whyNot);
             RunEachAlone();
             return;
         }
@@ -317,6 +347,14 @@ public sealed class DynamicBatcher
         for (var i = 0; i < _claimed.Count; i++)
         {
             _claimed[i].Succeed(perRequest[i]);
+        }
+    }
+
+    private void TurnOff(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _disabledReason, reason, null) is null)
+        {
+            _logger.LogWarning("Batching is off for replica {Replica} from now on: {Reason}; its requests run one at a time", _replicaId, reason);
         }
     }
 

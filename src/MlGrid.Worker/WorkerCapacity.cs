@@ -34,15 +34,18 @@ public sealed record WorkerCapacity(int CpuCores, long MemoryBytes, bool HasGpu,
         $"{CpuCores} CPU cores, {MemoryBytes / (1024 * 1024)} MiB memory"
         + (HasGpu ? $", GPU {GpuName ?? "(name unknown)"}{(GpuMemoryBytes is { } g ? $" with {g / (1024 * 1024)} MiB" : "")}" : ", no GPU");
 
-    /// <summary>The first GPU's name and memory from nvidia-smi, when the driver's tool is there; nulls otherwise.</summary>
+    /// <summary>How long nvidia-smi may take: a hung driver can leave it waiting forever, and the worker must still start.</summary>
+    private static readonly TimeSpan GpuQueryTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The first GPU's name and memory from nvidia-smi, when the driver's tool is there and answers in time; nulls otherwise.</summary>
     private static (string? Name, long? MemoryBytes) QueryGpu()
     {
         try
         {
+            // Standard error is left to the worker's own: redirected and never read, it could fill its pipe and block the tool.
             using var process = Process.Start(new ProcessStartInfo("nvidia-smi", "--query-gpu=name,memory.total --format=csv,noheader,nounits")
             {
                 RedirectStandardOutput = true,
-                RedirectStandardError = true,
                 UseShellExecute = false,
             });
             if (process is null)
@@ -50,8 +53,21 @@ public sealed record WorkerCapacity(int CpuCores, long MemoryBytes, bool HasGpu,
                 return (null, null);
             }
 
-            var line = process.StandardOutput.ReadLine();
-            if (!process.WaitForExit(5000) || string.IsNullOrWhiteSpace(line))
+            using var timeout = new CancellationTokenSource(GpuQueryTimeout);
+            string? line;
+            try
+            {
+                // Measured once while the host is built, where no synchronization context makes blocking deadlock.
+                line = process.StandardOutput.ReadLineAsync().WaitAsync(timeout.Token).GetAwaiter().GetResult();
+                process.WaitForExitAsync(timeout.Token).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                return (null, null);
+            }
+
+            if (string.IsNullOrWhiteSpace(line))
             {
                 return (null, null);
             }

@@ -187,15 +187,14 @@ public sealed class DynamicBatcherTests : IDisposable
 
         var actual = await Task.WhenAll(requests.Select(r => Task.Run(() => RunAsync(batcher, loaded, r))));
 
-        Assert.True(batcher.IsEnabled);
         for (var i = 0; i < requests.Length; i++)
         {
             AssertSameBits(loaded.Model.Run(requests[i]), actual[i]);
             Assert.Equal((2 + i % 3 + 1) / 2, actual[i][0].Shape[0]);
         }
 
-        // Every request ran alone in the end, whatever the batches were.
-        Assert.InRange(batcher.Runs, requests.Length, 2 * requests.Length);
+        // Every request ran alone in the end; the first batch whose outputs could not be split turned batching off.
+        Assert.InRange(batcher.Runs, requests.Length, requests.Length + 1);
     }
 
     [Fact]

@@ -225,6 +225,26 @@ public sealed class BatchingTests
     }
 
     [Fact]
+    public void TrySplit_names_the_output_whose_first_dimension_is_not_the_total_rows()
+    {
+        Assert.False(Batching.TrySplit([Fp32("y", [3, 2]), Fp32("pooled", [1, 2])], [1, 2], out _, out var whyNot));
+
+        Assert.Equal("output 'pooled' of a batched run has shape [1,2] for 3 rows, so its rows cannot be told apart", whyNot);
+    }
+
+    [Fact]
+    public void TrySplit_names_an_output_whose_data_does_not_fill_its_shape()
+    {
+        // The right first dimension, the wrong amount of data: nothing to tell from the shape alone.
+        var truncated = new InferenceTensor("y", Datatypes.Fp32, [3, 2], new float[5]);
+
+        Assert.False(Batching.TrySplit([truncated], [1, 2], out var split, out var whyNot));
+
+        Assert.Null(split);
+        Assert.Equal("output 'y' of a batched run has 5 elements for shape [3,2]", whyNot);
+    }
+
+    [Fact]
     public void TrySplit_refuses_a_scalar_output()
     {
         var loss = new InferenceTensor("loss", Datatypes.Fp32, [], new[] { 0.5f });

@@ -120,6 +120,37 @@ public sealed class OipJsonReaderTests
     }
 
     [Fact]
+    public void ParseRequest_refuses_many_huge_shapes_without_allocating_them()
+    {
+        // Each input claims 4 million BYTES elements (32 MB of references) and holds none; the padding after them makes
+        // every claim smaller than what is left of the body, but not all of them together.
+        var inputs = string.Join(",", Enumerable.Range(0, 20).Select(i => $$"""{"name":"x{{i}}","datatype":"BYTES","shape":[4000000],"data":[]}"""));
+        var json = Encoding.UTF8.GetBytes($$"""{"inputs":[{{inputs}}],"padding":"{{new string('a', 4_200_000)}}"}""");
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InferenceInputException>(() => OipJson.ParseRequest(json));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Contains("Input 'x0' has 0 data elements but shape [4000000] needs 4000000", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(allocated, 0, 8 * 1024 * 1024);
+    }
+
+    [Fact]
+    public void ParseRequest_reads_data_read_twice_beyond_what_the_body_could_preallocate()
+    {
+        // The data is first read as FP32, then again as FP64 once the later datatype is known: together more elements
+        // than the body could hold, so the second read grows its array as the elements arrive.
+        var values = Enumerable.Range(0, 5000).Select(i => (double)(i % 10)).ToArray();
+        var literals = string.Join(",", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
+
+        var request = OipJson.ParseRequest(Encoding.UTF8.GetBytes(
+            $$"""{"inputs":[{"name":"x","datatype":"FP32","shape":[5000],"data":[{{literals}}],"datatype":"FP64"},{"name":"y","shape":[2],"data":[1,2],"datatype":"INT8"}]}"""));
+
+        Assert.Equal(values, (double[])request.Inputs[0].Data);
+        Assert.Equal(new sbyte[] { 1, 2 }, (sbyte[])request.Inputs[1].Data);
+    }
+
+    [Fact]
     public void ParseRequest_names_an_invalid_element_that_is_an_object_by_its_json()
     {
         var ex = Assert.Throws<InferenceInputException>(() => OipJson.ParseRequest(Encoding.UTF8.GetBytes(

@@ -35,8 +35,7 @@ public static class InferenceApi
             using var lease = replica?.TryLease();
             if (replica is null || lease is null)
             {
-                status = StatusCodes.Status503ServiceUnavailable;
-                await InferenceHttp.WriteErrorAsync(context, status, $"Replica '{replicaId}' is not ready on this worker.");
+                status = await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"Replica '{replicaId}' is not ready on this worker.");
                 return;
             }
 
@@ -49,8 +48,7 @@ public static class InferenceApi
             var body = await ReadBodyAsync(context);
             if (body is null)
             {
-                status = StatusCodes.Status413PayloadTooLarge;
-                await InferenceHttp.WriteErrorAsync(context, status, $"The request body is larger than {MaxBodyBytes} bytes.");
+                status = await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {MaxBodyBytes} bytes.");
                 return;
             }
 
@@ -72,8 +70,14 @@ public static class InferenceApi
             }
             catch (InferenceInputException ex)
             {
-                status = StatusCodes.Status400BadRequest;
-                await InferenceHttp.WriteErrorAsync(context, status, ex.Message);
+                status = await WriteErrorAsync(context, StatusCodes.Status400BadRequest, ex.Message);
+                return;
+            }
+
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                // The run was claimed before the client left, so it finished; nobody is there to read its outputs.
+                status = StatusCodes.Status499ClientClosedRequest;
                 return;
             }
 
@@ -86,24 +90,42 @@ public static class InferenceApi
             context.Response.ContentLength = payload.Content.Length;
             await context.Response.Body.WriteAsync(payload.Content);
         }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left: cancelled while its request was read or queued for a batch, or a write to its closed
+            // connection failed. Not a success, not the worker's failure.
+            logger.LogDebug(ex, "The client left while replica {Replica} served its request", replicaId);
+            status = StatusCodes.Status499ClientClosedRequest;
+        }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            status = StatusCodes.Status413PayloadTooLarge;
-            await InferenceHttp.WriteErrorAsync(context, status, $"The request body is larger than {MaxBodyBytes} bytes.");
+            status = await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {MaxBodyBytes} bytes.");
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             logger.LogError(ex, "Inference failed on replica {Replica}", replicaId);
             status = StatusCodes.Status500InternalServerError;
             if (!context.Response.HasStarted)
             {
-                await InferenceHttp.WriteErrorAsync(context, status, "The worker failed to run the model; see its logs.");
+                status = await WriteErrorAsync(context, status, "The worker failed to run the model; see its logs.");
             }
         }
         finally
         {
             metrics.Record(endpoint, deployment, status, Stopwatch.GetElapsedTime(started), context.Request.Headers.ContainsKey(InferenceHttp.ShadowHeader));
         }
+    }
+
+    /// <summary>Writes an error response and returns its status; writes nothing to a client that has left, and returns 499.</summary>
+    private static async Task<int> WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return StatusCodes.Status499ClientClosedRequest;
+        }
+
+        await InferenceHttp.WriteErrorAsync(context, status, message);
+        return status;
     }
 
     private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpContext context)
