@@ -40,6 +40,7 @@ public static class GatewayExtensions
         services.AddSingleton<GatewayStats>();
         services.AddSingleton<ShadowSender>();
         services.AddHostedService(sp => sp.GetRequiredService<ShadowSender>());
+        services.AddSingleton<DeploymentTargets>();
         services.AddSingleton<InferenceRouting>();
         services.AddSingleton<ProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<ProxyConfigProvider>());

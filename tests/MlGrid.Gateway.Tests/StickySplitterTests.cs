@@ -77,7 +77,7 @@ public sealed class StickySplitterTests
     }
 
     [Fact]
-    public void A_weight_change_moves_only_keys_from_the_shrinking_deployment()
+    public void With_two_deployments_a_weight_change_moves_only_the_change_in_share_from_the_shrinking_one()
     {
         var before = new[] { Route("blue", 50), Route("green", 50) };
         var after = new[] { Route("blue", 30), Route("green", 70) };
@@ -101,6 +101,64 @@ public sealed class StickySplitterTests
 
         Assert.Equal(0, greenToBlue);
         Assert.Equal(0.20, (double)blueToGreen / Keys, 0.02);
+    }
+
+    [Fact]
+    public void A_key_moves_only_to_a_deployment_whose_weight_grew_relative_to_the_one_it_leaves()
+    {
+        var random = new Random(11);
+        var names = new[] { "a", "b", "c", "d" };
+        var moved = 0;
+        for (var round = 0; round < 30; round++)
+        {
+            var before = names.Take(3 + round % 2).Select(n => Route(n, random.Next(1, 100))).ToArray();
+            // Some weights keep their value, so that unchanged pairs are covered too.
+            var after = before.Select(d => random.Next(3) == 0 ? d : Route(d.Name, random.Next(1, 100))).ToArray();
+            var weightBefore = before.ToDictionary(d => d.Name, d => (long)d.Weight);
+            var weightAfter = after.ToDictionary(d => d.Name, d => (long)d.Weight);
+
+            for (var i = 0; i < 2_000; i++)
+            {
+                var key = $"user-{round}-{i}";
+                var was = StickySplitter.Choose(before, key)!.Name;
+                var now = StickySplitter.Choose(after, key)!.Name;
+                if (was != now)
+                {
+                    moved++;
+                    // w'now / w'was > wnow / wwas, without division.
+                    Assert.True(weightAfter[now] * weightBefore[was] > weightBefore[now] * weightAfter[was],
+                        $"{key} moved {was} -> {now}: {string.Join(", ", before.Select(d => $"{d.Name} {d.Weight}->{weightAfter[d.Name]}"))}");
+                }
+            }
+        }
+
+        Assert.True(moved > 1_000, $"only {moved} keys moved: the weight changes do not exercise the rule");
+    }
+
+    [Fact]
+    public void With_three_deployments_an_unchanged_one_can_trade_keys_and_more_than_the_change_in_share_moves()
+    {
+        var before = new[] { Route("a", 30), Route("b", 30), Route("c", 40) };
+        var after = new[] { Route("a", 20), Route("b", 40), Route("c", 40) };
+
+        var moves = new Dictionary<(string From, string To), int>();
+        for (var i = 0; i < Keys; i++)
+        {
+            var key = $"session-{i}";
+            var was = StickySplitter.Choose(before, key)!.Name;
+            var now = StickySplitter.Choose(after, key)!.Name;
+            if (was != now)
+            {
+                moves[(was, now)] = moves.GetValueOrDefault((was, now)) + 1;
+            }
+        }
+
+        // 10% of keys would be enough (a to b); c, whose weight did not change, takes keys from a and gives keys to b.
+        Assert.Equal([("a", "b"), ("a", "c"), ("c", "b")], moves.Keys.Order());
+        Assert.Equal(0.0625, (double)moves[("a", "b")] / Keys, 0.01);
+        Assert.Equal(0.036, (double)moves[("a", "c")] / Keys, 0.01);
+        Assert.Equal(0.036, (double)moves[("c", "b")] / Keys, 0.01);
+        Assert.Equal(0.135, (double)moves.Values.Sum() / Keys, 0.01);
     }
 
     [Fact]

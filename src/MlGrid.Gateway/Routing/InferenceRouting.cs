@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using MlGrid.Contracts;
 using MlGrid.Gateway.Shadow;
@@ -22,7 +21,8 @@ internal sealed class InferenceRouting(
     InferenceMetrics metrics,
     GatewayStats stats,
     GatewayMetrics gatewayMetrics,
-    ShadowSender shadow)
+    ShadowSender shadow,
+    DeploymentTargets targets)
 {
     /// <summary>Attempts after the first one, each on a replica not tried yet.</summary>
     public const int MaxRetries = 2;
@@ -59,8 +59,9 @@ internal sealed class InferenceRouting(
         var endpointName = (string)context.GetRouteValue("endpoint")!;
         var pinned = context.GetRouteValue("deployment") as string;
         var deploymentName = pinned ?? "none";
-        var statsDeployment = "none";
         EndpointRoute? endpoint = null;
+        // The deployment the request is counted under; none until one is known.
+        DeploymentTarget? counted = null;
         BufferedBody? body = null;
 
         // Only the gateway marks shadow copies; a caller cannot pass live traffic off as shadow traffic.
@@ -87,7 +88,7 @@ internal sealed class InferenceRouting(
                     return;
                 }
 
-                statsDeployment = deployment.Name;
+                counted = targets.For(endpointName, endpoint, deployment);
                 if (deployment.ReplicaUrls.Count == 0)
                 {
                     deployment = null;
@@ -102,50 +103,57 @@ internal sealed class InferenceRouting(
                 }
             }
 
+            var live = deployment is null ? null : counted ?? targets.For(endpointName, endpoint, deployment);
             ClusterState? cluster = null;
-            if (deployment is null || !lookup.TryGetCluster(ProxyConfigProvider.ClusterId(endpointName, deployment.Name), out cluster))
+            if (live is null || !lookup.TryGetCluster(live.ClusterId, out cluster))
             {
                 await InferenceHttp.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
                     $"Endpoint '{endpointName}' has no ready replica{(pinned is null ? "" : $" in deployment '{pinned}'")}; check GET /api/v1/endpoints/{endpointName}.");
                 return;
             }
 
-            deploymentName = statsDeployment = deployment.Name;
-            context.Response.OnStarting(ResponseMarker.OnStarting, new ResponseMarker(context, deployment, endpoint.Sticky?.Cookie, newStickyKey));
+            deploymentName = live.Route.Name;
+            counted = live;
+            context.Response.OnStarting(ResponseMarker.OnStarting, new ResponseMarker(context, live, endpoint.Sticky?.Cookie, newStickyKey));
+
+            if (mirror is not null && !shadow.HasQueueRoom)
+            {
+                shadow.Dropped(endpointName, mirror.Name);
+                mirror = null;
+            }
 
             if (mirror is not null)
             {
-                if (!shadow.HasRoom(context.Request.ContentLength))
+                body = await ReadBodyAsync(context, shadow.Budget);
+                if (body is null)
                 {
+                    return;
+                }
+
+                context.Request.Body = body.OpenRead(context.Request.Body);
+                if (!body.IsComplete)
+                {
+                    // The memory budget is full: the live request goes on with what was read of its body put back in
+                    // front of the rest (held, and counted, until it ends), and the copy is dropped.
                     shadow.Dropped(endpointName, mirror.Name);
                     mirror = null;
-                }
-                else
-                {
-                    body = await ReadBodyAsync(context);
-                    if (body is null)
-                    {
-                        return;
-                    }
-
-                    context.Request.Body = body.OpenRead();
                 }
             }
 
             context.ReassignProxyRequest(cluster);
-            await ForwardAsync(context, next, cluster, endpointName, deployment.Name, replayable: body is not null);
+            await ForwardAsync(context, next, cluster, endpointName, live, replayable: body is { IsComplete: true });
 
             if (context.GetForwarderErrorFeature() is { } error && !context.Response.HasStarted && Status(error.Error) is { } status)
             {
                 await InferenceHttp.WriteErrorAsync(context, status, status == StatusCodes.Status503ServiceUnavailable
-                    ? $"No replica of '{endpointName}/{deployment.Name}' is healthy right now; try again shortly."
-                    : $"The replica serving '{endpointName}/{deployment.Name}' did not answer ({error.Error}); try again.");
+                    ? $"No replica of '{endpointName}/{deploymentName}' is healthy right now; try again shortly."
+                    : $"The replica serving '{endpointName}/{deploymentName}' did not answer ({error.Error}); try again.");
             }
 
             if (mirror is not null && body is not null)
             {
                 // Queued only now, so that the copy never competes with the live request; the copy owns the body from here.
-                var copy = ShadowRequest.From(context, endpointName, mirror.Name, ProxyConfigProvider.ClusterId(endpointName, mirror.Name), body);
+                var copy = ShadowRequest.From(context, endpointName, mirror.Name, targets.For(endpointName, endpoint, mirror).ClusterId, body);
                 body = null;
                 shadow.TryEnqueue(copy);
             }
@@ -157,7 +165,7 @@ internal sealed class InferenceRouting(
             metrics.Record(endpointName, deploymentName, context.Response.StatusCode, elapsed);
             if (endpoint is not null)
             {
-                stats.For(endpointName, statsDeployment).Live.Record(context.Response.StatusCode, elapsed);
+                (counted?.Stats ?? stats.For(endpointName, "none")).Live.Record(context.Response.StatusCode, elapsed);
             }
         }
     }
@@ -167,7 +175,7 @@ internal sealed class InferenceRouting(
     /// while the failure allows it: nothing reached the caller, the replica could not be reached, and the body can be
     /// sent again (never read, or buffered).
     /// </summary>
-    private async Task ForwardAsync(HttpContext context, RequestDelegate next, ClusterState cluster, string endpoint, string deployment, bool replayable)
+    private async Task ForwardAsync(HttpContext context, RequestDelegate next, ClusterState cluster, string endpoint, DeploymentTarget deployment, bool replayable)
     {
         await next(context);
 
@@ -196,8 +204,8 @@ internal sealed class InferenceRouting(
             context.Response.StatusCode = StatusCodes.Status200OK;
             feature.AvailableDestinations = remaining;
             feature.ProxiedDestination = null;
-            stats.For(endpoint, deployment).Live.AddRetry();
-            gatewayMetrics.Retried(endpoint, deployment);
+            deployment.Stats.Live.AddRetry();
+            gatewayMetrics.Retried(endpoint, deployment.Route.Name);
             await next(context);
         }
     }
@@ -267,8 +275,11 @@ internal sealed class InferenceRouting(
         return null;
     }
 
-    /// <summary>Reads the whole body of a request that will be mirrored; null when an error answer was written instead.</summary>
-    private static async Task<BufferedBody?> ReadBodyAsync(HttpContext context)
+    /// <summary>
+    /// Reads the body of a request that will be mirrored, as far as <paramref name="budget"/> allows; null when an
+    /// error answer was written instead.
+    /// </summary>
+    private static async Task<BufferedBody?> ReadBodyAsync(HttpContext context, ShadowBudget budget)
     {
         // YARP applies the route's body limit after this step; apply it before reading, as reading freezes it.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -278,7 +289,7 @@ internal sealed class InferenceRouting(
 
         try
         {
-            return await BufferedBody.ReadAsync(context.Request, (int)ProxyConfigProvider.MaxInferenceBodyBytes, context.RequestAborted);
+            return await BufferedBody.ReadAsync(context.Request, (int)ProxyConfigProvider.MaxInferenceBodyBytes, budget, context.RequestAborted);
         }
         catch (BadHttpRequestException ex)
         {
@@ -294,7 +305,7 @@ internal sealed class InferenceRouting(
     }
 
     /// <summary>What the gateway adds to the answer once it starts: the variant headers (replicas send their own) and a new sticky cookie.</summary>
-    private sealed class ResponseMarker(HttpContext context, DeploymentRoute deployment, string? cookieName, string? newCookieValue)
+    private sealed class ResponseMarker(HttpContext context, DeploymentTarget deployment, string? cookieName, string? newCookieValue)
     {
         public static readonly Func<object, Task> OnStarting = state =>
         {
@@ -305,8 +316,8 @@ internal sealed class InferenceRouting(
         private void Apply()
         {
             var response = context.Response;
-            response.Headers.TryAdd(InferenceHttp.DeploymentHeader, deployment.Name);
-            response.Headers.TryAdd(InferenceHttp.ModelVersionHeader, deployment.ModelVersion.ToString(CultureInfo.InvariantCulture));
+            response.Headers.TryAdd(InferenceHttp.DeploymentHeader, deployment.Route.Name);
+            response.Headers.TryAdd(InferenceHttp.ModelVersionHeader, deployment.ModelVersion);
             if (cookieName is not null && newCookieValue is not null)
             {
                 response.Cookies.Append(cookieName, newCookieValue, new CookieOptions

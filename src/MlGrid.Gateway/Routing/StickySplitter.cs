@@ -6,7 +6,16 @@ namespace MlGrid.Gateway.Routing;
 /// Picks the deployment for a sticky key by weighted rendezvous (highest-random-weight) hashing: every ready
 /// deployment scores <c>-weight / ln(u)</c> with <c>u</c> a stable hash of key and deployment name in (0, 1), and the
 /// highest score wins. A key therefore stays on one deployment while the weights stay the same, on every gateway and
-/// across restarts, and a weight change moves only the keys that must move (from shrinking to growing deployments).
+/// across restarts.
+/// <para>
+/// When weights change, a key moves from deployment <c>j</c> to <c>k</c> only if <c>k</c>'s weight grew relative to
+/// <c>j</c>'s (<c>w'k / w'j &gt; wk / wj</c>): keys never move between two deployments whose weights keep their ratio
+/// (both unchanged, say), a new deployment only takes keys, and a removed one only gives away its own. With two
+/// deployments that is the least movement possible: exactly the change in share moves, from the shrinking deployment
+/// to the growing one. With three or more it can be more than the least: a deployment whose weight is unchanged may
+/// take keys from one that shrank and lose others to one that grew, so 30/30/40 to 20/40/40 moves about 13.5% of keys
+/// where 10% would do.
+/// </para>
 /// </summary>
 public static class StickySplitter
 {

@@ -15,7 +15,10 @@ public sealed class ShadowOptions
     [Range(1, 1024)]
     public int Concurrency { get; set; } = 16;
 
-    /// <summary>Request bodies held for waiting and in-flight copies, in bytes; more are dropped and counted.</summary>
+    /// <summary>
+    /// Request bodies held for shadow copies, in bytes, from before the live request is forwarded until the copy has
+    /// been sent; copies that do not fit are dropped and counted, and their live requests go on as usual.
+    /// </summary>
     [Range(1, long.MaxValue)]
     public long MaxBufferedBytes { get; set; } = 256L * 1024 * 1024;
 

@@ -27,7 +27,6 @@ internal sealed class ShadowSender : BackgroundService
     private readonly GatewayStats _stats;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<ShadowSender> _logger;
-    private long _bufferedBytes;
 
     public ShadowSender(
         IOptions<ShadowOptions> options,
@@ -43,6 +42,7 @@ internal sealed class ShadowSender : BackgroundService
         _stats = stats;
         _metrics = metrics;
         _logger = logger;
+        Budget = new ShadowBudget(_options.MaxBufferedBytes);
         _queue = Channel.CreateBounded<ShadowRequest>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -62,16 +62,20 @@ internal sealed class ShadowSender : BackgroundService
     /// <summary>Copies waiting to be sent.</summary>
     public int Queued => _queue.Reader.Count;
 
-    /// <summary>Whether a copy with a body of <paramref name="bodyBytes"/> would be taken now; checked before buffering a body.</summary>
-    public bool HasRoom(long? bodyBytes) =>
-        _queue.Reader.Count < _options.QueueCapacity && Volatile.Read(ref _bufferedBytes) + (bodyBytes ?? 0) <= _options.MaxBufferedBytes;
+    /// <summary>The memory that bodies of waiting and in-flight copies may hold; reserved before a body is buffered.</summary>
+    public ShadowBudget Budget { get; }
 
-    /// <summary>Queues the copy, or drops and counts it when the queue or the memory budget is full. Takes ownership either way.</summary>
+    /// <summary>Whether the queue takes another copy now; checked before buffering a body for one.</summary>
+    public bool HasQueueRoom => _queue.Reader.Count < _options.QueueCapacity;
+
+    /// <summary>
+    /// Queues the copy, or drops and counts it when the queue is full. Takes ownership either way: its body, reserved in
+    /// <see cref="Budget"/> when it was read, is released once the copy has been sent or dropped.
+    /// </summary>
     public bool TryEnqueue(ShadowRequest request)
     {
-        if (Interlocked.Add(ref _bufferedBytes, request.Body.Length) > _options.MaxBufferedBytes || !_queue.Writer.TryWrite(request))
+        if (!_queue.Writer.TryWrite(request))
         {
-            Interlocked.Add(ref _bufferedBytes, -request.Body.Length);
             request.Dispose();
             Dropped(request.Endpoint, request.Deployment);
             return false;
@@ -132,9 +136,15 @@ internal sealed class ShadowSender : BackgroundService
         {
             status = await ForwardAsync(request, stoppingToken);
         }
+        catch (Exception ex) when (!(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
+        {
+            // Whatever else goes wrong with one copy must not end this sender: once every sender has ended, every
+            // copy is dropped, and nothing says why.
+            _logger.LogWarning(ex, "Shadow copy of {Endpoint}/{Deployment} failed", request.Endpoint, request.Deployment);
+            status = StatusCodes.Status502BadGateway;
+        }
         finally
         {
-            Interlocked.Add(ref _bufferedBytes, -request.Body.Length);
             request.Dispose();
         }
 

@@ -24,7 +24,7 @@ public sealed class TrafficStats
     /// <summary>Attempts sent again to another replica after a transport failure (live traffic).</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
-    /// <summary>Copies not sent because the shadow queue was full (shadow traffic).</summary>
+    /// <summary>Copies not sent because the shadow queue or its memory budget was full (shadow traffic).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
     public LatencyHistogram Latency => _latency;
