@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using MlGrid.Inference;
 using MlGrid.Hosting.Http;
@@ -45,7 +46,7 @@ public static class InferenceApi
             context.Response.Headers[InferenceHttp.ModelVersionHeader] = replica.Assignment.ModelVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
             context.Response.Headers[InferenceHttp.ModelHeader] = replica.Assignment.Model;
 
-            var body = await ReadBodyAsync(context);
+            using var body = await ReadBodyAsync(context);
             if (body is null)
             {
                 status = await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {MaxBodyBytes} bytes.");
@@ -57,7 +58,7 @@ public static class InferenceApi
             {
                 // Plain JSON, or a JSON header followed by binary tensor data when the client says how long the header is.
                 var request = OipBinary.ParseRequest(
-                    body.Value, context.Request.Headers[OipBinary.HeaderContentLength], context.Request.ContentType);
+                    body.Memory, context.Request.Headers[OipBinary.HeaderContentLength], context.Request.ContentType);
                 SignatureValidator.Validate(request, model.Inputs, model.Outputs);
                 var outputs = await replica.RunAsync(lease, request.Inputs, request.Outputs, context.RequestAborted);
                 payload = OipBinary.SerializeResponse(
@@ -128,7 +129,12 @@ public static class InferenceApi
         return status;
     }
 
-    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpContext context)
+    /// <summary>
+    /// The whole request body in a buffer rented from the shared pool (return it with <see cref="PooledBody.Dispose"/>),
+    /// or null when it is larger than <see cref="MaxBodyBytes"/>. Large bodies (a CNN input is megabytes) would
+    /// otherwise be fresh large-object-heap arrays on every request.
+    /// </summary>
+    private static async Task<PooledBody?> ReadBodyAsync(HttpContext context)
     {
         if (context.Request.ContentLength > MaxBodyBytes)
         {
@@ -140,20 +146,64 @@ public static class InferenceApi
             limit.MaxRequestBodySize = MaxBodyBytes;
         }
 
-        // Grows as bytes arrive: a declared length alone reserves no more than 1 MB.
-        using var buffer = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 4096, 1024 * 1024));
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        // A declared length alone reserves no more than 1 MB; the buffer grows as bytes arrive.
+        var body = new PooledBody((int)Math.Clamp(context.Request.ContentLength + 1 ?? 4096, 256, 1024 * 1024));
+        try
         {
-            if (buffer.Length + read > MaxBodyBytes)
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(body.FreeSpace(), context.RequestAborted)) > 0)
             {
-                return null;
+                if (!body.Advance(read, MaxBodyBytes))
+                {
+                    body.Dispose();
+                    return null;
+                }
             }
 
-            buffer.Write(chunk, 0, read);
+            return body;
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class PooledBody(int initialSize) : IDisposable
+    {
+        private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
+        private int _length;
+
+        public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
+
+        /// <summary>Free room after the bytes read so far, doubling the buffer when it is full.</summary>
+        public Memory<byte> FreeSpace()
+        {
+            var buffer = _buffer!;
+            if (_length == buffer.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, MaxBodyBytes + 1));
+                buffer.AsSpan(0, _length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                _buffer = buffer = larger;
+            }
+
+            return buffer.AsMemory(_length);
         }
 
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        /// <summary>Counts bytes just read; false once the body is longer than <paramref name="limit"/>.</summary>
+        public bool Advance(int count, long limit)
+        {
+            _length += count;
+            return _length <= limit;
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 }
