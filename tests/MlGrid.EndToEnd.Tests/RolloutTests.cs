@@ -236,8 +236,11 @@ public sealed class RolloutTests(MlGridFixture fixture)
         Assert.True(shadow.GetProperty("requests").GetInt32() > 0);
         Assert.Equal(shadow.GetProperty("requests").GetInt32(), shadow.GetProperty("statusCodes").GetProperty("400").GetInt32());
 
-        // Mirroring stops when the mirror is removed.
+        // Mirroring stops once the change reaches the gateway, which takes under a second.
         await App.PatchTrafficAsync(name, new { mirror = (object?)null });
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var settled = await App.Gateway.GetFromJsonAsync<JsonElement>("/gateway/v1/stats");
+        shadow = settled.GetProperty("endpoints").GetProperty(name).GetProperty("deployments").GetProperty("shadow").GetProperty("shadow");
         var before = shadow.GetProperty("requests").GetInt32();
         for (var i = 0; i < 10; i++)
         {
