@@ -1,13 +1,13 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MlGrid.Testing;
 
 namespace MlGrid.EndToEnd.Tests;
 
@@ -36,7 +36,7 @@ public sealed class MlGridApp : IAsyncDisposable
 
     public static async Task<MlGridApp> StartAsync(string dataDirectory, string adminKey)
     {
-        var port = FreePort();
+        var port = Polling.FreePort();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MlGrid_AppHost>(
         [
             $"MLGRID_DATA_DIR={dataDirectory}",
@@ -161,30 +161,8 @@ public sealed class MlGridApp : IAsyncDisposable
         return 0;
     }
 
-    public async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string>? describe = null)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail(describe?.Invoke() ?? $"Condition not met within {timeout}.");
-            }
-
-            await Task.Delay(250);
-        }
-    }
+    public Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string>? describe = null) =>
+        Polling.WaitUntilAsync(condition, timeout, describe);
 
     public async ValueTask DisposeAsync()
     {
@@ -199,13 +177,6 @@ public sealed class MlGridApp : IAsyncDisposable
         var path = Path.Combine(Path.GetTempPath(), "mlgrid-e2e", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(path);
         return path;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

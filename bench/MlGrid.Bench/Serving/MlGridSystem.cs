@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Aspire.Hosting;
@@ -9,6 +8,8 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+
+using MlGrid.Testing;
 
 namespace MlGrid.Bench.Serving;
 
@@ -49,7 +50,7 @@ internal sealed class MlGridSystem : IAsyncDisposable
         var dataDirectory = Path.Combine(Path.GetTempPath(), "mlgrid-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var adminKey = "mlg_bench_" + RandomNumberGenerator.GetHexString(32, lowercase: true);
-        var port = FreePort();
+        var port = Polling.FreePort();
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MlGrid_AppHost>(
         [
@@ -81,7 +82,7 @@ internal sealed class MlGridSystem : IAsyncDisposable
         await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", timeout.Token);
 
         var system = new MlGridSystem(app, new Uri($"http://127.0.0.1:{port}"), adminKey, dataDirectory);
-        await WaitUntilAsync(async () => (await system._management.GetAsync("/v2/health/ready", timeout.Token)).IsSuccessStatusCode,
+        await Polling.WaitUntilAsync(async () => (await system._management.GetAsync("/v2/health/ready", timeout.Token)).IsSuccessStatusCode,
             StartTimeout, () => "The gateway never reported ready.", timeout.Token);
         return system;
     }
@@ -122,7 +123,7 @@ internal sealed class MlGridSystem : IAsyncDisposable
 
         JsonElement last = default;
         string? url = null;
-        await WaitUntilAsync(async () =>
+        await Polling.WaitUntilAsync(async () =>
         {
             last = await _management.GetFromJsonAsync<JsonElement>($"/api/v1/endpoints/{endpoint}", cancellationToken);
             var replicas = last.GetProperty("deployments").EnumerateArray().SelectMany(d => d.GetProperty("replicaStatus").EnumerateArray()).ToList();
@@ -165,37 +166,5 @@ internal sealed class MlGridSystem : IAsyncDisposable
         catch (UnauthorizedAccessException)
         {
         }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException(describe());
-            }
-
-            await Task.Delay(250, cancellationToken);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
