@@ -86,7 +86,22 @@ public sealed class MlGridApp : IAsyncDisposable
             last = await Gateway.GetFromJsonAsync<JsonElement>($"/api/v1/endpoints/{endpoint}");
             var ready = last.GetProperty("deployments").EnumerateArray().All(d =>
                 d.GetProperty("replicaStatus").EnumerateArray().All(r => r.GetProperty("status").GetString() == "Ready"));
-            return ready && (await Gateway.GetAsync($"/v2/models/{endpoint}/ready")).IsSuccessStatusCode;
+            if (!ready || !(await Gateway.GetAsync($"/v2/models/{endpoint}/ready")).IsSuccessStatusCode)
+            {
+                return false;
+            }
+
+            // The gateway's own table must have every deployment's replicas too, not only the control plane's view.
+            foreach (var deployment in last.GetProperty("deployments").EnumerateArray())
+            {
+                using var pinned = await Gateway.GetAsync($"/v2/models/{endpoint}/versions/{deployment.GetProperty("name").GetString()}/ready");
+                if (!pinned.IsSuccessStatusCode)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }, TimeSpan.FromSeconds(90), () => $"Endpoint {endpoint} did not become ready: {last}");
         return last;
     }
