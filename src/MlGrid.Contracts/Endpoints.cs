@@ -52,13 +52,19 @@ public sealed record MirrorSpec(
     [property: Id(0)] string Deployment,
     [property: Id(1)] int Percent);
 
+/// <summary>At most this many inference calls a second (token bucket holding one second's worth) through each gateway.</summary>
+[GenerateSerializer, Immutable, Alias("mlgrid.rate-limit-spec")]
+public sealed record RateLimitSpec(
+    [property: Id(0)] int RequestsPerSecond);
+
 /// <summary>An endpoint as the user declares it: its deployments, the share of traffic each gets, stickiness and shadow traffic.</summary>
 [GenerateSerializer, Immutable, Alias("mlgrid.endpoint-spec")]
 public sealed record EndpointSpec(
     [property: Id(0)] IReadOnlyList<DeploymentSpec> Deployments,
     [property: Id(1)] IReadOnlyDictionary<string, int> Traffic,
     [property: Id(2)] StickySpec? Sticky = null,
-    [property: Id(3)] MirrorSpec? Mirror = null);
+    [property: Id(3)] MirrorSpec? Mirror = null,
+    [property: Id(4)] RateLimitSpec? RateLimit = null);
 
 /// <summary>
 /// A change of traffic only (no replica moves): new weights for the named deployments (others keep theirs) and,

@@ -17,7 +17,8 @@ public sealed record EndpointRoute(
     [property: Id(1)] long Generation,
     [property: Id(2)] IReadOnlyList<DeploymentRoute> Deployments,
     [property: Id(3)] StickySpec? Sticky = null,
-    [property: Id(4)] MirrorSpec? Mirror = null);
+    [property: Id(4)] MirrorSpec? Mirror = null,
+    [property: Id(5)] RateLimitSpec? RateLimit = null);
 
 /// <summary>Every endpoint's routes; <see cref="Version"/> grows with every change.</summary>
 [GenerateSerializer, Immutable, Alias("mlgrid.routing-table-snapshot")]
