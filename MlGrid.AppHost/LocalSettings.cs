@@ -11,6 +11,9 @@ internal sealed record LocalSettings(string DataDirectory, int GatewayPort, int 
     public const string GatewayPortVariable = "MLGRID_GATEWAY_PORT";
     public const string WorkersVariable = "MLGRID_WORKERS";
 
+    /// <summary>A fresh key every start: only this run's gateway and control plane share it, so nothing stores it.</summary>
+    public string InternalKey { get; } = RandomNumberGenerator.GetHexString(64, lowercase: true);
+
     public static LocalSettings Load(IDistributedApplicationBuilder builder)
     {
         var configuration = builder.Configuration;

@@ -4,6 +4,9 @@ var builder = DistributedApplication.CreateBuilder(args);
 var settings = LocalSettings.Load(builder);
 var adminKey = builder.AddParameter("admin-key", settings.AdminKey, secret: true);
 
+// Proves to the control plane that a management call came through a gateway, which checked the caller's key.
+var internalKey = builder.AddParameter("internal-key", settings.InternalKey, secret: true);
+
 // Storage: Azurite locally (installed from npm on first run), holding cluster membership, grain state and artifacts.
 var storage = builder.AddAzurite("storage", settings);
 
@@ -12,6 +15,7 @@ var storage = builder.AddAzurite("storage", settings);
 var controlPlane = builder.AddProject<Projects.MlGrid_ControlPlane>("controlplane")
     .WithHttpEndpoint(port: MlGridResourceExtensions.FreePort(), isProxied: false)
     .WithMlGridCluster(storage, settings)
+    .WithEnvironment("Governance__InternalKey", internalKey)
     .WithHttpHealthCheck("/health");
 
 // Workers: ONNX Runtime on CUDA when a GPU is present, CPU otherwise.
@@ -29,6 +33,7 @@ builder.AddProject<Projects.MlGrid_Gateway>("gateway")
     .WithMlGridCluster(storage, settings)
     .WithReference(controlPlane)
     .WithEnvironment("Gateway__AdminKey", adminKey)
+    .WithEnvironment("Governance__InternalKey", internalKey)
     .WithHttpHealthCheck("/health")
     .WaitFor(controlPlane)
     .WaitFor(worker);

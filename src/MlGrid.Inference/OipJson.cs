@@ -18,6 +18,9 @@ public static partial class OipJson
     /// <summary>The most dimensions a tensor may have.</summary>
     public const int MaxRank = 16;
 
+    /// <summary>Longest request id, tensor name or datatype accepted; they are echoed into responses and logs.</summary>
+    public const int MaxNameLength = 256;
+
     /// <summary>Parses a request body; an <see cref="InferenceInputException"/> says what is wrong with it.</summary>
     public static InferenceRequest ParseRequest(ReadOnlyMemory<byte> utf8Json) => ParseRequest(utf8Json, binary: null);
 
@@ -52,6 +55,10 @@ public static partial class OipJson
             id = scan.Id.Type == JsonTokenType.String
                 ? scan.Id.Text
                 : throw new InferenceInputException("'id' must be a string.");
+            if (id is { Length: > MaxNameLength })
+            {
+                throw new InferenceInputException($"'id' is {id.Length} characters long; at most {MaxNameLength} are accepted.");
+            }
         }
 
         if (scan.Inputs is null)
@@ -266,6 +273,12 @@ public static partial class OipJson
         if (value.Type != JsonTokenType.String || string.IsNullOrEmpty(value.Text))
         {
             throw new InferenceInputException($"'{property}' is required as a non-empty string in {where}.");
+        }
+
+        if (value.Text.Length > MaxNameLength)
+        {
+            throw new InferenceInputException(
+                $"'{property}' in {where} is {value.Text.Length} characters long; at most {MaxNameLength} are accepted.");
         }
 
         return value.Text;

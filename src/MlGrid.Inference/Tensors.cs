@@ -47,6 +47,9 @@ public sealed class InferenceInputException : Exception
 public static class Shapes
 {
     /// <summary>The number of elements a shape holds; an <see cref="InferenceInputException"/> for negative or overflowing dimensions.</summary>
+    /// <summary>The most elements one tensor may hold: a 64 MiB body of one-byte elements.</summary>
+    public const long MaxElements = 64L * 1024 * 1024;
+
     public static long ElementCount(string tensorName, IReadOnlyList<long> shape)
     {
         long count = 1;
@@ -65,6 +68,12 @@ public static class Shapes
             {
                 throw new InferenceInputException($"Tensor '{tensorName}' shape {Format(shape)} holds too many elements.");
             }
+        }
+
+        if (count > MaxElements)
+        {
+            throw new InferenceInputException(
+                $"Tensor '{tensorName}' shape {Format(shape)} holds {count} elements; at most {MaxElements} are accepted per tensor.");
         }
 
         return count;
