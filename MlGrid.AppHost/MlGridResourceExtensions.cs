@@ -93,7 +93,7 @@ internal static class MlGridResourceExtensions
     }
 
     internal sealed class AzuriteResource(string name, string workingDirectory, int blobPort, int tablePort)
-        : ExecutableResource(name, "node", workingDirectory)
+        : ExecutableResource(name, "node", workingDirectory), IResourceWithConnectionString
     {
         public int BlobPort { get; } = blobPort;
 
@@ -103,5 +103,8 @@ internal static class MlGridResourceExtensions
         public string ConnectionString =>
             $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};" +
             $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+
+        /// <summary>Lets tools and tests ask the app for the storage connection string by resource name.</summary>
+        public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create($"{ConnectionString}");
     }
 }

@@ -16,12 +16,13 @@ public sealed class MlGridApp : IAsyncDisposable
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
-    private MlGridApp(DistributedApplication app, HttpClient gateway, HttpClient anonymous, string dataDirectory)
+    private MlGridApp(DistributedApplication app, HttpClient gateway, HttpClient anonymous, string dataDirectory, LogCapture logs)
     {
         App = app;
         Gateway = gateway;
         Anonymous = anonymous;
         DataDirectory = dataDirectory;
+        Logs = logs;
     }
 
     public DistributedApplication App { get; }
@@ -34,6 +35,9 @@ public sealed class MlGridApp : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>Every line the resources (control plane, workers, gateway, Azurite) wrote, as the AppHost forwards them.</summary>
+    public LogCapture Logs { get; }
+
     public static async Task<MlGridApp> StartAsync(string dataDirectory, string adminKey)
     {
         var port = Polling.FreePort();
@@ -43,7 +47,13 @@ public sealed class MlGridApp : IAsyncDisposable
             $"MLGRID_ADMIN_KEY={adminKey}",
             $"MLGRID_GATEWAY_PORT={port}",
         ]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        var logs = new LogCapture();
+        builder.Services.AddLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Warning);
+            logging.AddProvider(logs);
+            logging.AddFilter<LogCapture>(null, LogLevel.Trace);
+        });
 
         var app = await builder.BuildAsync();
         using var cts = new CancellationTokenSource(StartTimeout);
@@ -54,10 +64,40 @@ public sealed class MlGridApp : IAsyncDisposable
         var gateway = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
         gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
         var anonymous = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        var started = new MlGridApp(app, gateway, anonymous, dataDirectory);
+        var started = new MlGridApp(app, gateway, anonymous, dataDirectory, logs);
         await started.WaitUntilAsync(async () => (await anonymous.GetAsync("/v2/health/ready")).IsSuccessStatusCode, StartTimeout);
         return started;
     }
+
+    /// <summary>A client of the gateway that sends the given key.</summary>
+    public HttpClient WithKey(string key)
+    {
+        var client = new HttpClient { BaseAddress = Gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>Creates an API key as the admin; returns its id and the secret key (shown this once).</summary>
+    public async Task<(string Id, string Key)> CreateKeyAsync(
+        string role, string[]? endpoints = null, DateTimeOffset? expiresAt = null, int? requestsPerSecond = null, string? name = null)
+    {
+        using var response = await Gateway.PostAsJsonAsync("/api/v1/keys", new
+        {
+            name = name ?? TestNames.Unique(role),
+            role,
+            endpoints,
+            expiresAt,
+            requestsPerSecond,
+        });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"Creating a {role} key gave {(int)response.StatusCode}: {body}");
+        var json = JsonDocument.Parse(body).RootElement;
+        return (json.GetProperty("id").GetString()!, json.GetProperty("key").GetString()!);
+    }
+
+    /// <summary>The storage account the app runs on (Azurite), to look at or tamper with what is stored.</summary>
+    public async Task<Azure.Storage.Blobs.BlobServiceClient> StorageAsync() =>
+        new(await App.GetConnectionStringAsync("storage") ?? throw new InvalidOperationException("No storage connection string."));
 
     public async Task<JsonElement> UploadModelAsync(string name, byte[] onnx)
     {
@@ -192,6 +232,39 @@ public sealed class MlGridApp : IAsyncDisposable
         var path = Path.Combine(Path.GetTempPath(), "mlgrid-e2e", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(path);
         return path;
+    }
+}
+
+/// <summary>Keeps every log line of the app's resources in memory so tests can search them (for secrets, say).</summary>
+public sealed class LogCapture : ILoggerProvider
+{
+    private const int MaxLines = 500_000;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public ILogger CreateLogger(string categoryName) => new Capturing(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private void Add(string line)
+    {
+        _lines.Enqueue(line);
+        while (_lines.Count > MaxLines && _lines.TryDequeue(out _))
+        {
+        }
+    }
+
+    private sealed class Capturing(LogCapture owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Add($"{category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
     }
 }
 
