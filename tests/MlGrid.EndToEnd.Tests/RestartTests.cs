@@ -17,6 +17,8 @@ public sealed class RestartTests
         var request = new { inputs = new[] { new { name = "input", datatype = "FP32", shape = new[] { 2, 3 }, data = new[] { 1f, 2f, 3f, 4f, 5f, 6f } } } };
         string before;
         string modelBefore;
+        string predictorKey;
+        long auditEntries;
         await using (var app = await MlGridApp.StartAsync(dataDirectory, AdminKey))
         {
             await app.UploadModelAsync("churn", TestModels.FixedShapeRelu());
@@ -28,6 +30,8 @@ public sealed class RestartTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             before = ResponseOutputs(await response.Content.ReadAsStringAsync());
             modelBefore = await app.Gateway.GetStringAsync("/api/v1/models/churn");
+            (_, predictorKey) = await app.CreateKeyAsync("predictor", endpoints: ["churn"]);
+            auditEntries = await VerifiedAuditEntriesAsync(app);
         }
 
         await using (var app = await MlGridApp.StartAsync(dataDirectory, AdminKey))
@@ -40,7 +44,29 @@ public sealed class RestartTests
             using var response = await app.InferAsync("churn", request);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(before, ResponseOutputs(await response.Content.ReadAsStringAsync()));
+
+            // Keys and the audit trail survive too: the key still works, and the chain goes on from where it stopped.
+            using var predictor = app.WithKey(predictorKey);
+            await app.WaitUntilAsync(async () =>
+            {
+                using var keyed = await predictor.PostAsJsonAsync("/v2/models/churn/infer", request);
+                return keyed.StatusCode == HttpStatusCode.OK;
+            }, TimeSpan.FromSeconds(10), () => "The predictor key created before the restart is not accepted after it.");
+            using (var alias = await app.Gateway.PutAsJsonAsync("/api/v1/models/churn/aliases/champion", new { version = 2 }))
+            {
+                Assert.Equal(HttpStatusCode.OK, alias.StatusCode);
+            }
+
+            Assert.True(await VerifiedAuditEntriesAsync(app) > auditEntries);
         }
+    }
+
+    private static async Task<long> VerifiedAuditEntriesAsync(MlGridApp app)
+    {
+        using var verify = await app.Gateway.GetAsync("/api/v1/audit/verify");
+        var body = await verify.Content.ReadAsStringAsync();
+        Assert.True(verify.StatusCode == HttpStatusCode.OK, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("entries").GetInt64();
     }
 
     private static string ResponseOutputs(string body) => JsonDocument.Parse(body).RootElement.GetProperty("outputs").GetRawText();
