@@ -6,7 +6,10 @@ public sealed class GatewayOptions
 {
     public const string Section = "Gateway";
 
-    /// <summary>The admin API key; callers send it as <c>Authorization: Bearer &lt;key&gt;</c>.</summary>
+    /// <summary>
+    /// The bootstrap admin key, accepted besides the keys in the registry (which it is used to create); callers send
+    /// it as <c>Authorization: Bearer &lt;key&gt;</c>.
+    /// </summary>
     [Required(ErrorMessage = "Gateway:AdminKey is required (the AppHost passes MLGRID_ADMIN_KEY or a generated key).")]
     [MinLength(16)]
     public string AdminKey { get; set; } = "";

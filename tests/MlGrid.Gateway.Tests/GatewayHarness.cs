@@ -10,46 +10,71 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MlGrid.Contracts;
 using MlGrid.Gateway.Apis;
+using MlGrid.Gateway.Auth;
 using MlGrid.Gateway.Routing;
+using MlGrid.Governance;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 
 namespace MlGrid.Gateway.Tests;
 
-/// <summary>The gateway's proxy pipeline on a free local port, without the Orleans client: tests publish routing tables directly.</summary>
+/// <summary>
+/// The gateway's proxy pipeline on a free local port, without the Orleans client: tests publish routing tables and key
+/// rings directly, a fake replica stands in for the control plane, and refusals go to an in-memory audit sink.
+/// </summary>
 internal sealed class GatewayHarness : IAsyncDisposable
 {
     public const string AdminKey = "test-admin-key-0123456789";
+    public const string InternalKey = "test-internal-key-0123456789abcdef-0123456789";
 
     private readonly WebApplication _app;
+    private readonly Lock _keysLock = new();
+    private Dictionary<string, ApiKeyRecord> _keys = [];
     private long _version;
+    private long _keyRingVersion;
 
-    private GatewayHarness(WebApplication app, Uri address)
+    private GatewayHarness(WebApplication app, Uri address, FakeReplica controlPlane, RecordingAuditSink audit)
     {
         _app = app;
         Address = address;
+        ControlPlane = controlPlane;
+        Audit = audit;
         Client = NewClient(address);
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
     }
 
     public Uri Address { get; }
 
-    /// <summary>Authenticated, no cookie container: tests send and read cookies themselves.</summary>
+    /// <summary>Authenticated with the bootstrap admin key, no cookie container: tests send and read cookies themselves.</summary>
     public HttpClient Client { get; }
+
+    /// <summary>Where <c>/api/**</c> goes: a fake replica that records what it receives, under <c>/replicas/control-plane</c>.</summary>
+    public FakeReplica ControlPlane { get; }
+
+    public RecordingAuditSink Audit { get; }
 
     public RoutingState State => _app.Services.GetRequiredService<RoutingState>();
 
+    public KeyRingState Keys => _app.Services.GetRequiredService<KeyRingState>();
+
     public T Service<T>() where T : notnull => _app.Services.GetRequiredService<T>();
 
-    public static async Task<GatewayHarness> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="loadKeyRing">False to start as a gateway that has not heard from the key registry yet.</param>
+    public static async Task<GatewayHarness> StartAsync(
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null,
+        bool loadKeyRing = true)
     {
+        var controlPlane = await FakeReplica.StartAsync("control-plane");
+        var audit = new RecordingAuditSink();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var configuration = new Dictionary<string, string?>
         {
             ["Gateway:AdminKey"] = AdminKey,
-            ["Gateway:ControlPlaneUrl"] = "http://127.0.0.1:9",
+            ["Gateway:ControlPlaneUrl"] = controlPlane.Url,
+            ["Governance:InternalKey"] = InternalKey,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -58,16 +83,75 @@ internal sealed class GatewayHarness : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Services.AddGatewayProxy();
+        builder.Services.AddSingleton<IAuditSink>(audit);
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseGateway();
         app.MapOipApi();
         app.MapGatewayApi();
         await app.StartAsync();
-        return new GatewayHarness(app, new Uri(app.Urls.First()));
+        var harness = new GatewayHarness(app, new Uri(app.Urls.First()), controlPlane, audit);
+        if (loadKeyRing)
+        {
+            harness.PublishKeys();
+        }
+
+        return harness;
     }
 
-    public static HttpClient NewClient(Uri address) =>
-        new(new SocketsHttpHandler { UseCookies = false, UseProxy = false }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+    public static HttpClient NewClient(Uri address, string? key = null)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { UseCookies = false, UseProxy = false }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return client;
+    }
+
+    /// <summary>A client sending <paramref name="key"/> as its bearer token.</summary>
+    public HttpClient ClientWith(string? key) => NewClient(Address, key);
+
+    /// <summary>Creates a key the way the registry does, publishes the new ring, and returns the key a caller sends.</summary>
+    public (ApiKeyRecord Record, string Key) AddKey(
+        string name,
+        Role role,
+        IReadOnlyList<string>? endpoints = null,
+        int? requestsPerSecond = null,
+        DateTimeOffset? expiresAt = null)
+    {
+        var (id, secret, key) = ApiKeys.Generate();
+        var salt = ApiKeys.NewSalt();
+        var record = new ApiKeyRecord(id, name, role, endpoints ?? [], expiresAt, DateTimeOffset.UtcNow, "admin", null, salt,
+            ApiKeys.Hash(salt, secret), requestsPerSecond);
+        lock (_keysLock)
+        {
+            _keys = new Dictionary<string, ApiKeyRecord>(_keys) { [id] = record };
+        }
+
+        PublishKeys();
+        return (record, key);
+    }
+
+    public void Revoke(string id)
+    {
+        lock (_keysLock)
+        {
+            _keys = new Dictionary<string, ApiKeyRecord>(_keys) { [id] = _keys[id] with { RevokedAt = DateTimeOffset.UtcNow } };
+        }
+
+        PublishKeys();
+    }
+
+    /// <summary>Publishes the keys added so far as a new ring version, as the follower would after a push or a poll.</summary>
+    public void PublishKeys()
+    {
+        lock (_keysLock)
+        {
+            Assert.True(Keys.TryUpdate(new KeyRing(++_keyRingVersion, _keys)));
+        }
+    }
 
     public void Publish(params EndpointRoute[] endpoints) =>
         Assert.True(State.TryUpdate(new RoutingTable(Interlocked.Increment(ref _version), endpoints.ToDictionary(e => e.Name))));
@@ -91,6 +175,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        await ControlPlane.DisposeAsync();
     }
 
     public static DeploymentRoute Deployment(string name, int weight, params string[] replicaUrls) =>
@@ -158,7 +243,9 @@ internal sealed class FakeReplica : IAsyncDisposable
             replica!.Requests.Enqueue(new Received(
                 context.Request.Path,
                 context.Request.Headers["x-mlgrid-shadow"].ToString(),
-                body));
+                body,
+                context.Request.Method,
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
             if (replica.Delay > TimeSpan.Zero)
             {
                 await Task.Delay(replica.Delay, context.RequestAborted);
@@ -178,5 +265,32 @@ internal sealed class FakeReplica : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    public sealed record Received(string Path, string ShadowHeader, string Body);
+    public sealed record Received(string Path, string ShadowHeader, string Body, string Method, IReadOnlyDictionary<string, string> Headers);
+}
+
+/// <summary>An audit trail in memory, which can be told to fail for a while.</summary>
+internal sealed class RecordingAuditSink : IAuditSink
+{
+    public ConcurrentQueue<AuditEvent> Events { get; } = new();
+
+    /// <summary>Calls that fail before the sink stores anything again.</summary>
+    public int FailuresLeft;
+
+    public int Calls;
+
+    public Task AppendAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref Calls);
+        if (Interlocked.Decrement(ref FailuresLeft) >= 0)
+        {
+            throw new InvalidOperationException("audit log unreachable");
+        }
+
+        foreach (var e in events)
+        {
+            Events.Enqueue(e);
+        }
+
+        return Task.CompletedTask;
+    }
 }

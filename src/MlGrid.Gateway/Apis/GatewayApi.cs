@@ -3,7 +3,7 @@ using MlGrid.Gateway.Stats;
 
 namespace MlGrid.Gateway.Apis;
 
-/// <summary>The gateway's own admin surface under <c>/gateway/v1</c> (admin key required): what this gateway has seen.</summary>
+/// <summary>The gateway's own admin surface under <c>/gateway/v1</c> (admin role required): what this gateway has seen.</summary>
 public static class GatewayApi
 {
     public static RouteGroupBuilder MapGatewayApi(this IEndpointRouteBuilder app)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using MlGrid.Contracts;
+using MlGrid.Gateway.Limits;
 using MlGrid.Gateway.Shadow;
 using MlGrid.Gateway.Stats;
 using MlGrid.Hosting.Http;
@@ -22,7 +23,8 @@ internal sealed class InferenceRouting(
     GatewayStats stats,
     GatewayMetrics gatewayMetrics,
     ShadowSender shadow,
-    DeploymentTargets targets)
+    DeploymentTargets targets,
+    BodyLimits limits)
 {
     /// <summary>Attempts after the first one, each on a replica not tried yet.</summary>
     public const int MaxRetries = 2;
@@ -124,7 +126,7 @@ internal sealed class InferenceRouting(
 
             if (mirror is not null)
             {
-                body = await ReadBodyAsync(context, shadow.Budget);
+                body = await ReadBodyAsync(context, shadow.Budget, limits);
                 if (body is null)
                 {
                     return;
@@ -279,17 +281,17 @@ internal sealed class InferenceRouting(
     /// Reads the body of a request that will be mirrored, as far as <paramref name="budget"/> allows; null when an
     /// error answer was written instead.
     /// </summary>
-    private static async Task<BufferedBody?> ReadBodyAsync(HttpContext context, ShadowBudget budget)
+    private static async Task<BufferedBody?> ReadBodyAsync(HttpContext context, ShadowBudget budget, BodyLimits limits)
     {
-        // YARP applies the route's body limit after this step; apply it before reading, as reading freezes it.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = ProxyConfigProvider.MaxInferenceBodyBytes;
-        }
-
+        // The body limits step has set Kestrel's limit already; reading freezes it.
         try
         {
-            return await BufferedBody.ReadAsync(context.Request, (int)ProxyConfigProvider.MaxInferenceBodyBytes, budget, context.RequestAborted);
+            return await BufferedBody.ReadAsync(context.Request, (int)limits.Inference.Bytes, budget, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await limits.RefuseAsync(context, limits.Inference);
+            return null;
         }
         catch (BadHttpRequestException ex)
         {

@@ -16,9 +16,6 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
     public const string PinnedInferenceRoute = "inference-pinned";
     public const string UnroutedCluster = "unrouted";
 
-    /// <summary>The largest inference request body, in bytes (the workers accept the same).</summary>
-    public const long MaxInferenceBodyBytes = 64 * 1024 * 1024;
-
     /// <summary>
     /// Passive health on replica clusters: a replica the gateway cannot reach leaves the rotation for a while (see
     /// <see cref="ReplicaHealthPolicy"/>). Health states start Unknown, which counts as available, so a new cluster
@@ -55,21 +52,20 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
     {
         var routes = new List<RouteConfig>
         {
-            // The control plane enforces its own limits (model files can be gigabytes).
-            new() { RouteId = ControlPlaneRoute, ClusterId = ControlPlaneRoute, Match = new RouteMatch { Path = "/api/{**rest}" }, MaxRequestBodySize = -1 },
+            // No MaxRequestBodySize on any route: the body limits step sets it per call (JSON calls and uploads share
+            // /api), and YARP would overwrite that with the route's value.
+            new() { RouteId = ControlPlaneRoute, ClusterId = ControlPlaneRoute, Match = new RouteMatch { Path = "/api/{**rest}" } },
             new()
             {
                 RouteId = InferenceRoute,
                 ClusterId = UnroutedCluster,
                 Match = new RouteMatch { Path = "/v2/models/{endpoint}/infer", Methods = ["POST"] },
-                MaxRequestBodySize = MaxInferenceBodyBytes,
             },
             new()
             {
                 RouteId = PinnedInferenceRoute,
                 ClusterId = UnroutedCluster,
                 Match = new RouteMatch { Path = "/v2/models/{endpoint}/versions/{deployment}/infer", Methods = ["POST"] },
-                MaxRequestBodySize = MaxInferenceBodyBytes,
             },
         };
 
