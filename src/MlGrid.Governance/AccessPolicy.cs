@@ -32,6 +32,14 @@ public static class AccessPolicy
             return null;
         }
 
+        // Routing ignores case, so the policy must too: /API/v1/keys reaches the keys API. Endpoint names keep theirs.
+        var endpointName = segments.Length >= 3 ? segments[2] : null;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            segments[i] = segments[i].ToLowerInvariant();
+        }
+
+        method = method.ToUpperInvariant();
         var reading = IsReadMethod(method);
         switch (segments[0])
         {
@@ -39,7 +47,7 @@ public static class AccessPolicy
                 return new AccessRule(Permission.Administer, "gateway");
 
             case "v2" when segments.Length >= 3 && segments[1] == "models":
-                var endpoint = segments[2];
+                var endpoint = endpointName!;
                 var infer = segments[^1] == "infer";
                 return new AccessRule(infer || !reading ? Permission.Predict : Permission.InferenceMetadata, "inference", endpoint);
 

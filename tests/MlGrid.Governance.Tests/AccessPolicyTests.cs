@@ -66,6 +66,24 @@ public sealed class AccessPolicyTests
     [InlineData("/alive")]
     public void Health_and_server_metadata_are_public(string path) => Assert.Null(AccessPolicy.Rule("GET", path));
 
+    [Theory]
+    [InlineData("GET", "/API/V1/Keys")]
+    [InlineData("get", "/Gateway/v1/stats")]
+    [InlineData("GET", "/Api/2.0/MLflow/experiments/get")]
+    public void Paths_are_matched_whatever_their_case(string method, string path)
+    {
+        var rule = AccessPolicy.Rule(method, path);
+        Assert.NotNull(rule);
+        Assert.NotNull(AccessPolicy.Refusal(As(Role.Predictor), rule));
+    }
+
+    [Fact]
+    public void Endpoint_names_keep_their_case()
+    {
+        Assert.Equal("Fraud", AccessPolicy.Rule("POST", "/V2/Models/Fraud/Infer")!.Endpoint);
+        Assert.Equal(Permission.Predict, AccessPolicy.Rule("POST", "/V2/Models/Fraud/Infer")!.Permission);
+    }
+
     [Fact]
     public void Refusal_names_the_role_needed_and_the_role_held()
     {
