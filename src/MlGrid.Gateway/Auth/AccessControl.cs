@@ -101,22 +101,9 @@ internal sealed class AccessControl(
         await next(context);
     }
 
-    /// <summary>
-    /// The policy's rule for a request. The policy compares path segments exactly while routing (ASP.NET Core's and
-    /// YARP's) ignores case, so <c>/API/v1/keys</c> would look public yet still be forwarded: the policy is asked about
-    /// the lower-cased path, and the endpoint name is then taken as written, since endpoint names are case-sensitive.
-    /// </summary>
-    internal static AccessRule? RuleFor(HttpRequest request)
-    {
-        var path = request.Path.Value is { Length: > 0 } p ? p : "/";
-        var rule = AccessPolicy.Rule(request.Method, path.ToLowerInvariant());
-        if (rule?.Endpoint is not null)
-        {
-            rule = rule with { Endpoint = path.Split('/', StringSplitOptions.RemoveEmptyEntries)[2] };
-        }
-
-        return rule;
-    }
+    /// <summary>The policy's rule for a request (the policy matches paths whatever their case, as routing does).</summary>
+    internal static AccessRule? RuleFor(HttpRequest request) =>
+        AccessPolicy.Rule(request.Method, request.Path.Value is { Length: > 0 } path ? path : "/");
 
     /// <summary>The token of a single <c>Authorization: Bearer</c> header, or null.</summary>
     private static string? BearerToken(Microsoft.Extensions.Primitives.StringValues values)
