@@ -1,10 +1,16 @@
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace MlGrid.ControlPlane.Grains;
 
 public static class ControlPlaneGrainsExtensions
 {
-    /// <summary>Registers what the control-plane grains need from the host.</summary>
+    /// <summary>
+    /// Registers what the control-plane grains need from the host. The audit store is built when the audit grain first
+    /// activates, so a silo without blob storage (the grains tests) still starts and runs every other grain.
+    /// </summary>
     public static IServiceCollection AddControlPlaneGrains(this IServiceCollection services) =>
-        services.AddSingleton<IWorkerCatalog, WorkerCatalog>();
+        services
+            .AddSingleton<IWorkerCatalog, WorkerCatalog>()
+            .AddSingleton(sp => new AuditStore(sp.GetRequiredService<BlobServiceClient>()));
 }

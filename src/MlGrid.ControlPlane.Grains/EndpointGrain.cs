@@ -22,6 +22,9 @@ public sealed class EndpointGrain(
 
     private const string UnreachablePrefix = "Worker unreachable";
 
+    /// <summary>The component named in the audit trail for what this grain does on its own.</summary>
+    private const string AuditComponent = "endpoint";
+
     /// <summary>How long one call to a worker may take before the replica is reported unreachable.</summary>
     private static readonly TimeSpan WorkerCallTimeout = TimeSpan.FromSeconds(5);
 
@@ -29,6 +32,10 @@ public sealed class EndpointGrain(
 
     /// <summary>Replaced replicas already taken out of the routes, removed from their workers on the next pass.</summary>
     private readonly HashSet<string> _draining = new(StringComparer.Ordinal);
+
+    /// <summary>Replicas whose worker left the cluster and that wait for a new one, with the worker they lost.</summary>
+    private readonly Dictionary<string, string> _awaitingReplacement = new(StringComparer.Ordinal);
+
     private IGrainTimer? _timer;
 
     private string Name => this.GetPrimaryKeyString();
@@ -164,6 +171,7 @@ public sealed class EndpointGrain(
         state.State = new EndpointState();
         _replicas.Clear();
         _draining.Clear();
+        _awaitingReplacement.Clear();
         await GrainFactory.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).Remove(Name);
         logger.LogInformation("Endpoint {Endpoint} deleted", Name);
         DeactivateOnIdle();
@@ -216,6 +224,8 @@ public sealed class EndpointGrain(
             .ToList();
         var desiredIds = desired.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         var placementsChanged = false;
+        var audit = new List<AuditEvent>();
+        var lostNow = new HashSet<string>(StringComparer.Ordinal);
 
         // Placements on silos that left the cluster are gone; a live silo whose metadata is not cached yet is not.
         foreach (var lost in state.State.Placements.Where(p => !workers.IsActive(p.WorkerId)).ToList())
@@ -224,6 +234,12 @@ public sealed class EndpointGrain(
             state.State.Placements.Remove(lost);
             _replicas.Remove(lost.Id);
             _draining.Remove(lost.Id);
+            if (desiredIds.Contains(lost.Id))
+            {
+                _awaitingReplacement[lost.Id] = lost.WorkerId;
+                lostNow.Add(lost.Id);
+            }
+
             placementsChanged = true;
         }
 
@@ -236,7 +252,14 @@ public sealed class EndpointGrain(
                 var worker = ChooseWorker(deployment, live.Values);
                 if (worker is null)
                 {
-                    Runtime(id).Apply(new ReplicaReport(id, DeploymentStatus.Pending, NoWorkerReason(deployment, live.Count), null));
+                    var reason = NoWorkerReason(deployment, live.Count);
+                    Runtime(id).Apply(new ReplicaReport(id, DeploymentStatus.Pending, reason, null));
+                    if (lostNow.Contains(id))
+                    {
+                        audit.Add(ReplicaEvent("endpoint.replica-replaced", deployment.Name, AuditOutcomes.Failed,
+                            $"Replica {id} lost its worker {_awaitingReplacement[id]}; no worker to place it on yet. {reason}"));
+                    }
+
                     continue;
                 }
 
@@ -244,6 +267,11 @@ public sealed class EndpointGrain(
                 state.State.Placements.Add(placement);
                 _replicas.Remove(id);
                 placementsChanged = true;
+                if (_awaitingReplacement.Remove(id, out var lostWorker))
+                {
+                    audit.Add(ReplicaEvent("endpoint.replica-replaced", deployment.Name, AuditOutcomes.Succeeded,
+                        $"Replica {id} lost its worker {lostWorker}; placed again on worker {worker.Id}."));
+                }
             }
 
             var replica = Runtime(id);
@@ -293,6 +321,16 @@ public sealed class EndpointGrain(
             _replicas.Remove(stale.Id);
             _draining.Remove(stale.Id);
             placementsChanged = true;
+            audit.Add(ReplicaEvent("endpoint.replica-removed", stale.Deployment, AuditOutcomes.Succeeded,
+                successors.Count > 0
+                    ? $"Replica {stale.Id} removed from worker {stale.WorkerId}: replaced by generation {state.State.Generation}."
+                    : $"Replica {stale.Id} removed from worker {stale.WorkerId}: its deployment is no longer declared."));
+        }
+
+        // Replicas waiting for a replacement that the spec no longer wants will not get one.
+        foreach (var id in _awaitingReplacement.Keys.Where(id => !desiredIds.Contains(id)).ToList())
+        {
+            _awaitingReplacement.Remove(id);
         }
 
         if (placementsChanged)
@@ -301,7 +339,11 @@ public sealed class EndpointGrain(
         }
 
         await PublishRouteAsync();
+        await GrainFactory.RecordAsync(logger, audit);
     }
+
+    private AuditEvent ReplicaEvent(string action, string deployment, string outcome, string detail) =>
+        SystemAudit.Event(AuditComponent, action, $"endpoints/{Name}/deployments/{deployment}", outcome, detail);
 
     private bool IsReady(string replicaId) => _replicas.TryGetValue(replicaId, out var r) && r.Status == DeploymentStatus.Ready;
 
@@ -397,7 +439,7 @@ public sealed class EndpointGrain(
                 ReadyUrls(d)))
             .ToList();
         await GrainFactory.GetGrain<IRoutingTableGrain>(IRoutingTableGrain.Key)
-            .Publish(new EndpointRoute(Name, state.State.Generation, routes, state.State.Spec!.Sticky, state.State.Spec.Mirror));
+            .Publish(new EndpointRoute(Name, state.State.Generation, routes, state.State.Spec!.Sticky, state.State.Spec.Mirror, state.State.Spec.RateLimit));
     }
 
     /// <summary>The deployment's ready replicas; while none of its current ones is ready, the ready ones it replaces.</summary>

@@ -9,6 +9,7 @@ public static class EndpointSpecValidator
     public const int MaxDeployments = 16;
     public const int MaxBatchSize = 1024;
     public const int MaxBatchDelayMs = 1000;
+    public const int MaxRequestsPerSecond = 1_000_000;
 
     /// <summary>Checks everything that needs no other grain; returns the traffic weight of every deployment.</summary>
     public static Dictionary<string, int> Validate(EndpointSpec spec)
@@ -65,6 +66,12 @@ public static class EndpointSpecValidator
         }
 
         ValidateSticky(spec.Sticky);
+        if (spec.RateLimit is { RequestsPerSecond: < 1 or > MaxRequestsPerSecond } rateLimit)
+        {
+            throw RequestException.Invalid(
+                $"rateLimit.requestsPerSecond {rateLimit.RequestsPerSecond} is outside 1 to {MaxRequestsPerSecond:N0}; leave 'rateLimit' out for no limit.");
+        }
+
         if (spec.Mirror is { } mirror)
         {
             if (!names.Contains(mirror.Deployment ?? ""))

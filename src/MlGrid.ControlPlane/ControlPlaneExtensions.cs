@@ -1,5 +1,6 @@
 using MlGrid.Contracts;
 using MlGrid.ControlPlane.Apis;
+using MlGrid.ControlPlane.Governance;
 using MlGrid.ControlPlane.Grains;
 using MlGrid.Hosting;
 
@@ -13,6 +14,10 @@ public static class ControlPlaneExtensions
         builder.Services.AddControlPlaneGrains();
         builder.Services.AddOptions<ModelUploadOptions>()
             .BindConfiguration(ModelUploadOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddOptions<GovernanceOptions>()
+            .BindConfiguration(GovernanceOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddProblemDetails();

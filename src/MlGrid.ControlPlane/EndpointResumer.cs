@@ -1,4 +1,5 @@
 using MlGrid.Contracts;
+using MlGrid.ControlPlane.Grains;
 
 namespace MlGrid.ControlPlane;
 
@@ -8,6 +9,8 @@ namespace MlGrid.ControlPlane;
 /// </summary>
 internal sealed class EndpointResumer(IGrainFactory grains, IHostApplicationLifetime lifetime, ILogger<EndpointResumer> logger) : BackgroundService
 {
+    private const string AuditComponent = "endpoint-resumer";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await WhenStartedAsync(stoppingToken);
@@ -18,6 +21,10 @@ internal sealed class EndpointResumer(IGrainFactory grains, IHostApplicationLife
                 var names = await grains.GetGrain<IEndpointCatalogGrain>(IEndpointCatalogGrain.Key).List();
                 await Task.WhenAll(names.Select(n => grains.GetGrain<IEndpointGrain>(n).Resume()));
                 logger.LogInformation("Resumed {Count} endpoint(s)", names.Count);
+                await grains.RecordAsync(logger, names
+                    .Select(n => SystemAudit.Event(AuditComponent, "endpoint.resumed", $"endpoints/{n}", AuditOutcomes.Succeeded,
+                        "The control plane started and resumed the endpoint's replicas and route."))
+                    .ToList());
                 return;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

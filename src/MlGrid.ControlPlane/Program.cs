@@ -1,5 +1,6 @@
 using MlGrid.ControlPlane;
 using MlGrid.ControlPlane.Apis;
+using MlGrid.ControlPlane.Governance;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,9 +12,12 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapDefaultEndpoints();
+app.UseGovernance();
 app.MapOpenApi("/api/v1/openapi.json");
 app.MapModelsApi();
 app.MapEndpointsApi();
 app.MapWorkersApi();
+app.MapKeysApi();
+app.MapAuditApi();
 
 app.Run();

@@ -117,4 +117,26 @@ public sealed class EndpointSpecValidatorTests
 
         Assert.Contains("sum to 0", message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1_000_000)]
+    public void Validate_accepts_a_rate_limit_from_1_to_a_million(int requestsPerSecond)
+    {
+        var weights = EndpointSpecValidator.Validate(
+            new EndpointSpec([Deployment()], new Dictionary<string, int>(), RateLimit: new RateLimitSpec(requestsPerSecond)));
+
+        Assert.Equal(100, weights["main"]);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(1_000_001)]
+    public void Validate_refuses_a_rate_limit_outside_1_to_a_million(int requestsPerSecond)
+    {
+        var message = Refused(new EndpointSpec([Deployment()], new Dictionary<string, int>(), RateLimit: new RateLimitSpec(requestsPerSecond)));
+
+        Assert.Contains($"requestsPerSecond {requestsPerSecond} is outside 1 to 1,000,000", message, StringComparison.Ordinal);
+    }
 }

@@ -56,6 +56,19 @@ public sealed class RoutingTableGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Apply_publishes_the_rate_limit_in_the_route()
+    {
+        var model = await TestData.RegisterModelAsync(_client);
+        var endpoint = _client.GetGrain<IEndpointGrain>(TestData.UniqueName("endpoint"));
+
+        var view = await endpoint.Apply(TestData.Spec(TestData.Deployment(model)) with { RateLimit = new RateLimitSpec(50) });
+
+        Assert.Equal(new RateLimitSpec(50), view.Spec.RateLimit);
+        var route = (await Table.Get()).Endpoints[endpoint.GetPrimaryKeyString()];
+        Assert.Equal(new RateLimitSpec(50), route.RateLimit);
+    }
+
+    [Fact]
     public async Task Observer_hears_of_an_applied_endpoint()
     {
         var model = await TestData.RegisterModelAsync(_client);

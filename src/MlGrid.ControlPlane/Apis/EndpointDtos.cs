@@ -21,11 +21,15 @@ public sealed record MirrorRequest(string? Deployment, int? Percent)
             : (new MirrorSpec(Deployment, Percent.Value), null);
 }
 
+/// <summary>At most <c>requestsPerSecond</c> inference calls a second to the endpoint, through each gateway.</summary>
+public sealed record RateLimitRequest(int? RequestsPerSecond);
+
 public sealed record EndpointRequest(
     IReadOnlyList<DeploymentRequest>? Deployments,
     Dictionary<string, int>? Traffic,
     StickyRequest? Sticky,
-    MirrorRequest? Mirror)
+    MirrorRequest? Mirror,
+    RateLimitRequest? RateLimit = null)
 {
     /// <summary>The grain's spec, or a message saying what is missing.</summary>
     public (EndpointSpec? Spec, string? Error) ToSpec()
@@ -78,8 +82,19 @@ public sealed record EndpointRequest(
             }
         }
 
+        RateLimitSpec? rateLimit = null;
+        if (RateLimit is not null)
+        {
+            if (RateLimit.RequestsPerSecond is not { } requestsPerSecond)
+            {
+                return (null, "'rateLimit' needs 'requestsPerSecond', e.g. {\"requestsPerSecond\": 100}; leave 'rateLimit' out for no limit.");
+            }
+
+            rateLimit = new RateLimitSpec(requestsPerSecond);
+        }
+
         var sticky = Sticky is null ? null : new StickySpec(Sticky.Header, Sticky.Cookie);
-        return (new EndpointSpec(deployments, Traffic ?? [], sticky, mirror), null);
+        return (new EndpointSpec(deployments, Traffic ?? [], sticky, mirror, rateLimit), null);
     }
 }
 

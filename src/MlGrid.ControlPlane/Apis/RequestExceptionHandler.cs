@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using MlGrid.Contracts;
+using MlGrid.ControlPlane.Governance;
 
 namespace MlGrid.ControlPlane.Apis;
 
@@ -15,6 +16,7 @@ internal sealed class RequestExceptionHandler(IProblemDetailsService problems) :
 
         var status = Problems.StatusCode(request.Kind);
         httpContext.Response.StatusCode = status;
+        httpContext.Governance().AuditDetail ??= request.Message;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
@@ -36,6 +38,8 @@ internal static class Problems
 
     public static string Title(int status) => status switch
     {
+        StatusCodes.Status401Unauthorized => "Unauthorized",
+        StatusCodes.Status403Forbidden => "Forbidden",
         StatusCodes.Status404NotFound => "Not found",
         StatusCodes.Status409Conflict => "Conflict",
         StatusCodes.Status413PayloadTooLarge => "Payload too large",

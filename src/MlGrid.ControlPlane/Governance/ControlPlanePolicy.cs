@@ -1,0 +1,31 @@
+using MlGrid.Governance;
+
+namespace MlGrid.ControlPlane.Governance;
+
+/// <summary>The shared access policy as the control plane applies it to its own requests.</summary>
+internal static class ControlPlanePolicy
+{
+    /// <summary>Health probes, the only calls that need no gateway identity.</summary>
+    public static bool IsOpen(PathString path) =>
+        path.Equals(ServiceDefaultsExtensions.HealthPath, StringComparison.OrdinalIgnoreCase)
+        || path.Equals(ServiceDefaultsExtensions.AlivePath, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The policy's rule for a call. Routing matches paths case-insensitively while the policy compares segments
+    /// exactly, so the path is lowercased first; a path the policy does not know needs admin.
+    /// </summary>
+    public static AccessRule RuleFor(HttpRequest request) =>
+        AccessPolicy.Rule(request.Method, Normalized(request.Path)) ?? new AccessRule(Permission.Administer, "api");
+
+    /// <summary>Whether a call changes state, and so goes into the audit trail whatever its outcome.</summary>
+    public static bool IsMutating(HttpRequest request) =>
+        !IsOpen(request.Path)
+        && !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
+        && RuleFor(request).Permission is Permission.Write or Permission.Administer;
+
+    /// <summary>MLflow's REST API, whose clients expect MLflow's error body rather than problem details.</summary>
+    public static bool IsMlflow(PathString path) =>
+        path.Value is { } value && value.StartsWith("/api/2.0/mlflow", StringComparison.OrdinalIgnoreCase);
+
+    private static string Normalized(PathString path) => path.Value?.ToLowerInvariant() ?? "/";
+}
