@@ -10,12 +10,9 @@ internal static class ControlPlanePolicy
         path.Equals(ServiceDefaultsExtensions.HealthPath, StringComparison.OrdinalIgnoreCase)
         || path.Equals(ServiceDefaultsExtensions.AlivePath, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>
-    /// The policy's rule for a call. Routing matches paths case-insensitively while the policy compares segments
-    /// exactly, so the path is lowercased first; a path the policy does not know needs admin.
-    /// </summary>
+    /// <summary>The policy's rule for a call; a path the policy leaves open (it is not under /api) needs admin here.</summary>
     public static AccessRule RuleFor(HttpRequest request) =>
-        AccessPolicy.Rule(request.Method, Normalized(request.Path)) ?? new AccessRule(Permission.Administer, "api");
+        AccessPolicy.Rule(request.Method, request.Path.Value is { Length: > 0 } path ? path : "/") ?? new AccessRule(Permission.Administer, "api");
 
     /// <summary>Whether a call changes state, and so goes into the audit trail whatever its outcome.</summary>
     public static bool IsMutating(HttpRequest request) =>
@@ -26,6 +23,4 @@ internal static class ControlPlanePolicy
     /// <summary>MLflow's REST API, whose clients expect MLflow's error body rather than problem details.</summary>
     public static bool IsMlflow(PathString path) =>
         path.Value is { } value && value.StartsWith("/api/2.0/mlflow", StringComparison.OrdinalIgnoreCase);
-
-    private static string Normalized(PathString path) => path.Value?.ToLowerInvariant() ?? "/";
 }
