@@ -1,6 +1,7 @@
 using MlGrid.ControlPlane;
 using MlGrid.ControlPlane.Apis;
 using MlGrid.ControlPlane.Governance;
+using MlGrid.ControlPlane.Http;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -13,6 +14,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapDefaultEndpoints();
 app.UseGovernance();
+app.UseMiddleware<Utf8JsonBodies>();
 app.MapOpenApi("/api/v1/openapi.json");
 app.MapModelsApi();
 app.MapEndpointsApi();

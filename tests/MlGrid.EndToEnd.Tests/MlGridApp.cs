@@ -261,10 +261,19 @@ public sealed class LogCapture : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => true;
+        /// <summary>
+        /// Everything the resources write (forwarded under <c>….Resources.&lt;name&gt;</c>), and what the AppHost logs at
+        /// Information and above; not the orchestrator's own debug tracing of its resource model.
+        /// </summary>
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information || category.Contains(".Resources.", StringComparison.Ordinal);
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Add($"{category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                owner.Add($"{category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
+            }
+        }
     }
 }
 

@@ -23,6 +23,10 @@ public static class OipApi
         v2.MapGet("/models/{endpoint}/versions/{deployment}", ModelMetadata);
         v2.MapGet("/models/{endpoint}/ready", ModelReady);
         v2.MapGet("/models/{endpoint}/versions/{deployment}/ready", ModelReady);
+
+        // Anything else under /v2 answers in the protocol's error shape rather than with an empty 404.
+        v2.MapFallback("{**path}", (HttpContext context) => InferenceHttp.WriteErrorAsync(context, StatusCodes.Status404NotFound,
+            $"No inference route '{context.Request.Method} {context.Request.Path}'; see GET /v2 and /v2/models/{{endpoint}}[/versions/{{deployment}}]/(infer|ready)."));
         return app;
     }
 

@@ -20,6 +20,9 @@ internal sealed class BodyLimits(IOptions<BodyLimitOptions> options, Refusals re
     private readonly BodyLimit _upload = new(options.Value.MaxUploadBodyBytes, "upload", $"{BodyLimitOptions.Section}:{nameof(BodyLimitOptions.MaxUploadBodyBytes)}");
     private readonly BodyLimit _inference = new(options.Value.MaxInferenceBodyBytes, "inference request", $"{BodyLimitOptions.Section}:{nameof(BodyLimitOptions.MaxInferenceBodyBytes)}");
 
+    /// <summary>How far past its limit a declared body may be and still be drained, so its sender reads the 413.</summary>
+    private const long DrainAllowance = 16 * 1024 * 1024;
+
     public BodyLimit Inference => _inference;
 
     /// <summary>The limit for a request, or null for calls the gateway does not proxy or serve with a body.</summary>
@@ -47,15 +50,24 @@ internal sealed class BodyLimits(IOptions<BodyLimitOptions> options, Refusals re
             return;
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        var size = context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature ? feature : null;
+        if (context.Request.ContentLength is { } declared && declared > limit.Bytes)
         {
-            size.MaxRequestBodySize = limit.Bytes;
-        }
+            // A client that sends its whole body before reading the answer (most do, unless they ask for
+            // 100-continue) would see a broken connection instead of the 413 if the server closed it mid-body. A
+            // modest excess is read and discarded after the answer so the client gets to read it.
+            if (size is not null && declared <= limit.Bytes + DrainAllowance)
+            {
+                size.MaxRequestBodySize = declared;
+            }
 
-        if (context.Request.ContentLength > limit.Bytes)
-        {
             await RefuseAsync(context, limit);
             return;
+        }
+
+        if (size is not null)
+        {
+            size.MaxRequestBodySize = limit.Bytes;
         }
 
         await next(context);

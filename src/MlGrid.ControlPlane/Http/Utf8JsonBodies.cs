@@ -1,0 +1,45 @@
+using System.Text.Unicode;
+using MlGrid.ControlPlane.Apis;
+using MlGrid.ControlPlane.Governance;
+
+namespace MlGrid.ControlPlane.Http;
+
+/// <summary>
+/// Refuses a JSON body that is not UTF-8 before any handler reads it. System.Text.Json checks the encoding of a
+/// string only when the string is read, so without this a bad byte deep in a body surfaces as a server error in
+/// whichever handler first asks for that string.
+/// </summary>
+internal sealed class Utf8JsonBodies(RequestDelegate next)
+{
+    /// <summary>JSON bodies are small here (the gateway caps them at 1 MiB); larger ones are left to the handler.</summary>
+    private const int MaxChecked = 4 * 1024 * 1024;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (request.HasJsonContentType() && request.ContentLength is null or <= MaxChecked)
+        {
+            request.EnableBuffering(MaxChecked);
+            using var copy = new MemoryStream();
+            await request.Body.CopyToAsync(copy, context.RequestAborted);
+            request.Body.Position = 0;
+            if (!Utf8.IsValid(copy.GetBuffer().AsSpan(0, (int)copy.Length)))
+            {
+                const string message = "The body is not valid UTF-8; send JSON encoded as UTF-8.";
+                if (ControlPlanePolicy.IsMlflow(request.Path))
+                {
+                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                    await context.Response.WriteAsJsonAsync(new { error_code = "INVALID_PARAMETER_VALUE", message });
+                }
+                else
+                {
+                    await Problems.Of(StatusCodes.Status400BadRequest, message).ExecuteAsync(context);
+                }
+
+                return;
+            }
+        }
+
+        await next(context);
+    }
+}
