@@ -94,7 +94,13 @@ public sealed class GovernanceTests(MlGridFixture fixture)
         Assert.Contains("editor or admin", mlflowBody.GetProperty("message").GetString());
 
         using var unauthenticated = await App.Anonymous.GetAsync("/api/2.0/mlflow/experiments/get?experiment_id=0");
-        Assert.Equal("UNAUTHENTICATED", (await unauthenticated.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error_code").GetString());
+        var unauthenticatedBody = await unauthenticated.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("UNAUTHENTICATED", unauthenticatedBody.GetProperty("error_code").GetString());
+        Assert.Contains("reader, editor or admin role", unauthenticatedBody.GetProperty("message").GetString());
+
+        using var unknownKey = await App.WithKey("mlgk_key_0123456789ab_unknown").PutAsync("/api/v1/endpoints/x", JsonBody("{}"));
+        Assert.Equal(HttpStatusCode.Unauthorized, unknownKey.StatusCode);
+        Assert.Contains("editor or admin role", (await unknownKey.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
 
         using var inference = await client.PostAsync("/v2/models/x/infer", JsonBody("{\"inputs\":[]}"));
         Assert.Equal(HttpStatusCode.Forbidden, inference.StatusCode);

@@ -145,7 +145,10 @@ public sealed class AccessMatrixTests(AccessMatrixFixture fixture) : IClassFixtu
         using var wrong = await SendAsync(wrongClient, method, path, null);
         var wrongBody = await wrong.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
-        Assert.Equal("Invalid API key.", Message(path, wrongBody));
+        Assert.StartsWith("Invalid API key. This call needs a key with the ", Message(path, wrongBody));
+        var rule = MlGrid.Governance.AccessPolicy.Rule(method, path)!;
+        Assert.EndsWith($"{MlGrid.Governance.Roles.Describe(rule.Permission)} role.", Message(path, wrongBody));
+        Assert.EndsWith($"{MlGrid.Governance.Roles.Describe(rule.Permission)} role.", Message(path, missingBody));
         Assert.DoesNotContain("definitely-not-the-secret", wrongBody);
         AssertSurface(path, wrong, wrongBody, "UNAUTHENTICATED", "Unauthorized");
     }

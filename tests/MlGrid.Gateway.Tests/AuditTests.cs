@@ -52,7 +52,7 @@ public sealed class AuditTests
 
         var invalid = Assert.Single(events, e => e.Target == "/api/v1/keys");
         Assert.Equal("key_00112233aabb", invalid.Principal);
-        Assert.Equal("Invalid API key.", invalid.Detail);
+        Assert.Equal("Invalid API key. This call needs a key with the admin role.", invalid.Detail);
 
         var garbled = Assert.Single(events, e => e.Target == "/v2/models/iris/infer");
         Assert.Equal("anonymous", garbled.Principal);

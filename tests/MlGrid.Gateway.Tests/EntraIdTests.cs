@@ -148,7 +148,8 @@ public sealed class EntraIdTests : IAsyncLifetime
         using var response = await client.GetAsync("/api/v1/models");
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal("Invalid API key.", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString());
+        Assert.Equal("Invalid API key. This call needs a key with the reader, editor or admin role.",
+            JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString());
     }
 
     [Theory]

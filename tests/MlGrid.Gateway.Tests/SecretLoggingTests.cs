@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,6 +51,38 @@ public sealed class SecretLoggingTests
         Assert.Contains(logs.Lines, line => line.Contains("JwtBearer", StringComparison.Ordinal));
         var secrets = new[] { key, key[^20..], "wrong-secret-value", Jwt.Split('.')[1], Jwt.Split('.')[2], AdminKey, InternalKey };
         Assert.DoesNotContain(logs.Lines, line => secrets.Any(s => line.Contains(s, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task No_trace_carries_a_key_or_the_internal_key()
+    {
+        var spans = new ConcurrentQueue<string>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => spans.Enqueue(string.Join(' ',
+                new[] { activity.Source.Name, activity.DisplayName, activity.StatusDescription ?? "" }
+                    .Concat(activity.TagObjects.Select(t => $"{t.Key}={t.Value}"))
+                    .Concat(activity.Baggage.Select(b => $"{b.Key}={b.Value}"))
+                    .Concat(activity.Events.SelectMany(e => e.Tags.Select(t => $"{e.Name}:{t.Key}={t.Value}"))))),
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await using var replica = await FakeReplica.StartAsync("r-0");
+        await using var gateway = await StartAsync();
+        gateway.Publish(new EndpointRoute("iris", 1, [Deployment("blue", 100, replica.Url)]));
+        var (_, key) = gateway.AddKey("traced", Role.Editor);
+        foreach (var credential in new[] { key, key[..^4] + "nope", AdminKey })
+        {
+            using var client = gateway.ClientWith(credential);
+            (await client.GetAsync("/api/v1/models?traced=1")).Dispose();
+            (await client.PostAsync("/v2/models/iris/infer", new StringContent("{}"))).Dispose();
+        }
+
+        await EventuallyAsync(() => spans.Any(s => s.Contains("/api/v1/models", StringComparison.Ordinal)), "the calls are traced");
+        var secrets = new[] { key[^20..], AdminKey, InternalKey };
+        Assert.DoesNotContain(spans, span => secrets.Any(s => span.Contains(s, StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using MlGrid.Gateway.Http;
+using MlGrid.Governance;
 
 namespace MlGrid.Gateway.Auth;
 
@@ -9,11 +10,18 @@ internal sealed class Refusals(AuditForwarder audit)
     /// <param name="principalId">Who to record when no principal was authenticated (the id of a key that did not check out).</param>
     public Task RefuseAsync(HttpContext context, int status, string message, string? principalId = null)
     {
-        audit.Refused(context, status, message, principalId);
         if (status == StatusCodes.Status401Unauthorized)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
+
+            // Say what a working key must carry, so the caller asks for the right one.
+            if (context.GetGatewayCall()?.Rule is { } rule)
+            {
+                message += $" This call needs a key with the {Roles.Describe(rule.Permission)} role.";
+            }
         }
+
+        audit.Refused(context, status, message, principalId);
 
         return SurfaceErrors.WriteAsync(context, status, message);
     }
