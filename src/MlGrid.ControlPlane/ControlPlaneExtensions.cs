@@ -20,6 +20,10 @@ public static class ControlPlaneExtensions
             .BindConfiguration(GovernanceOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<DatasetUploadOptions>()
+            .BindConfiguration(DatasetUploadOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<RequestExceptionHandler>();
         builder.Services.AddOpenApi("v1");

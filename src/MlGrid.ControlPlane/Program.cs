@@ -17,6 +17,7 @@ app.UseGovernance();
 app.UseMiddleware<Utf8JsonBodies>();
 app.MapOpenApi("/api/v1/openapi.json");
 app.MapModelsApi();
+app.MapDatasetsApi();
 app.MapEndpointsApi();
 app.MapWorkersApi();
 app.MapKeysApi();

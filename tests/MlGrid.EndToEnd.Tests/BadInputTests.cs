@@ -100,8 +100,23 @@ public sealed class BadInputTests(MlGridFixture fixture)
             cases.Add(new("POST", $"/api/v1/models/{Target}/versions", Octets(onnx)));
         }
 
+        var csv = "a,b,c\n1,2,3\n4,5,6\n"u8.ToArray();
+        foreach (var bad in new[]
+        {
+            csv[..^3], csv[..7], Encoding.UTF8.GetBytes("a,b\n1,\"open\n"), Encoding.UTF8.GetBytes("a,a\n1,2\n"), [],
+            [.. "a,b\n1,"u8, 0xFF, 0xFE, .. "\n"u8], RandomBytes(4096),
+        })
+        {
+            cases.Add(new("POST", $"/api/v1/datasets/{Target}/versions", Csv(bad)));
+        }
+
+        cases.Add(new("POST", $"/api/v1/datasets/{Target}/versions", Octets(csv)));
+
         foreach (var name in BadNames)
         {
+            cases.Add(new("POST", $"/api/v1/datasets/{name}/versions", Csv(csv)));
+            cases.Add(new("GET", $"/api/v1/datasets/{name}"));
+            cases.Add(new("GET", $"/api/v1/datasets/{Target}/versions/{name}/content"));
             cases.Add(new("POST", $"/api/v1/models/{name}/versions", Octets(model)));
             cases.Add(new("GET", $"/api/v1/models/{name}"));
             cases.Add(new("GET", $"/api/v1/models/{Target}/versions/{name}"));
@@ -287,6 +302,12 @@ public sealed class BadInputTests(MlGridFixture fixture)
                 .Append(' ').Append(model.GetProperty("aliases").GetRawText()).Append('\n');
         }
 
+        var datasets = await App.Gateway.GetFromJsonAsync<JsonElement>("/api/v1/datasets");
+        foreach (var dataset in Items(datasets, "datasets"))
+        {
+            text.Append("dataset ").Append(dataset.GetProperty("name").GetString()).Append(' ').Append(dataset.GetProperty("latestVersion")).Append('\n');
+        }
+
         var endpoints = await App.Gateway.GetFromJsonAsync<JsonElement>("/api/v1/endpoints");
         foreach (var endpoint in Items(endpoints, "endpoints"))
         {
@@ -356,6 +377,13 @@ public sealed class BadInputTests(MlGridFixture fixture)
     {
         var content = new ByteArrayContent([.. Encoding.UTF8.GetBytes(before), 0xFF, 0xFE, 0xC3, 0x28, .. Encoding.UTF8.GetBytes(after)]);
         content.Headers.ContentType = new("application/json");
+        return content;
+    }
+
+    private static ByteArrayContent Csv(byte[] bytes)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("text/csv");
         return content;
     }
 

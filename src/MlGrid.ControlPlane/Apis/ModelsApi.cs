@@ -108,7 +108,7 @@ public static class ModelsApi
         var spool = Path.Combine(options.Value.SpoolDirectory, Guid.NewGuid().ToString("N") + ".onnx");
         try
         {
-            var (sha256, size) = await SpoolAsync(context.Request.Body, spool, limit, cancellationToken);
+            var (sha256, size) = await UploadSpool.SpoolAsync(context.Request.Body, spool, limit, null, cancellationToken);
             if (size == 0)
             {
                 return Problems.Of(StatusCodes.Status400BadRequest, "The request body is empty; send the ONNX file's bytes.");
@@ -183,27 +183,4 @@ public static class ModelsApi
 
     private static async Task<ModelVersionInfo?> FindVersionAsync(IGrainFactory grains, string name, string version) =>
         Names.IsValid(name) ? await grains.GetGrain<IModelGrain>(name).GetVersion(version) : null;
-
-    /// <summary>Copies the body to a spool file while hashing it, stopping once it passes the limit.</summary>
-    private static async Task<(string Sha256, long Size)> SpoolAsync(Stream body, string path, long limit, CancellationToken cancellationToken)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[81920];
-        long size = 0;
-        await using var file = File.Create(path);
-        int read;
-        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
-        {
-            size += read;
-            if (size > limit)
-            {
-                return ("", size);
-            }
-
-            hash.AppendData(buffer, 0, read);
-            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-        }
-
-        return (Convert.ToHexStringLower(hash.GetHashAndReset()), size);
-    }
 }

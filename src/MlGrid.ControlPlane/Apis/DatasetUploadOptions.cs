@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MlGrid.ControlPlane.Apis;
+
+public sealed class DatasetUploadOptions
+{
+    public const string Section = "Datasets";
+
+    /// <summary>The largest dataset file accepted (the gateway's upload limit applies before this).</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxDatasetBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>Where uploads are spooled while they are hashed and profiled.</summary>
+    [Required]
+    public string SpoolDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "mlgrid", "uploads");
+}
