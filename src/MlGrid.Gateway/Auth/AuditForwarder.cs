@@ -98,7 +98,7 @@ internal sealed class AuditForwarder : BackgroundService
     {
         try
         {
-            while (true)
+            while (!stoppingToken.IsCancellationRequested)
             {
                 await WaitForEventsAsync(stoppingToken);
                 Fill();
@@ -167,8 +167,14 @@ internal sealed class AuditForwarder : BackgroundService
                 await _sink.AppendAsync([.. _batch], stoppingToken);
                 _batch.Clear();
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception ex)
             {
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    // Shutting down: the batch stays for the one last try on the way out, not lost with a faulted loop.
+                    return;
+                }
+
                 if (DateTime.UtcNow - _lastWarning >= WarningInterval)
                 {
                     _lastWarning = DateTime.UtcNow;
