@@ -19,6 +19,8 @@ public sealed class RestartTests
         string modelBefore;
         string predictorKey;
         long auditEntries;
+        string datasetBefore;
+        const string Csv = "x,y\n1,a\n2,b\n";
         await using (var app = await MlGridApp.StartAsync(dataDirectory, AdminKey))
         {
             await app.UploadModelAsync("churn", TestModels.FixedShapeRelu());
@@ -31,6 +33,13 @@ public sealed class RestartTests
             before = ResponseOutputs(await response.Content.ReadAsStringAsync());
             modelBefore = await app.Gateway.GetStringAsync("/api/v1/models/churn");
             (_, predictorKey) = await app.CreateKeyAsync("predictor", endpoints: ["churn"]);
+            using (var csv = new StringContent(Csv, System.Text.Encoding.UTF8, "text/csv"))
+            using (var dataset = await app.Gateway.PostAsync("/api/v1/datasets/training/versions", csv))
+            {
+                Assert.Equal(HttpStatusCode.Created, dataset.StatusCode);
+            }
+
+            datasetBefore = await app.Gateway.GetStringAsync("/api/v1/datasets/training");
             auditEntries = await VerifiedAuditEntriesAsync(app);
         }
 
@@ -44,6 +53,9 @@ public sealed class RestartTests
             using var response = await app.InferAsync("churn", request);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(before, ResponseOutputs(await response.Content.ReadAsStringAsync()));
+
+            Assert.Equal(datasetBefore, await app.Gateway.GetStringAsync("/api/v1/datasets/training"));
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(Csv), await app.Gateway.GetByteArrayAsync("/api/v1/datasets/training/versions/1/content"));
 
             // Keys and the audit trail survive too: the key still works, and the chain goes on from where it stopped.
             using var predictor = app.WithKey(predictorKey);
