@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics;
 using MlGrid.Contracts;
 using MlGrid.ControlPlane.Governance;
@@ -50,4 +51,18 @@ internal static class Problems
 
     public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Of(int status, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: Title(status));
+
+    /// <summary>
+    /// A refusal in the error body of the API that was called: MLflow's <c>{"error_code","message"}</c> under
+    /// <c>/api/2.0/mlflow</c>, problem details everywhere else.
+    /// </summary>
+    public static IResult ForSurface(PathString path, int status, string mlflowErrorCode, string message) =>
+        ControlPlanePolicy.IsMlflow(path)
+            ? TypedResults.Json(new MlflowError(mlflowErrorCode, message), statusCode: status)
+            : Of(status, message);
 }
+
+/// <summary>MLflow's error body, for the MLflow REST API's clients.</summary>
+internal sealed record MlflowError(
+    [property: JsonPropertyName("error_code")] string ErrorCode,
+    [property: JsonPropertyName("message")] string Message);

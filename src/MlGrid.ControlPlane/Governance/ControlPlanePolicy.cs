@@ -16,9 +16,7 @@ internal static class ControlPlanePolicy
 
     /// <summary>Whether a call changes state, and so goes into the audit trail whatever its outcome.</summary>
     public static bool IsMutating(HttpRequest request) =>
-        !IsOpen(request.Path)
-        && !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
-        && RuleFor(request).Permission is Permission.Write or Permission.Administer;
+        !IsOpen(request.Path) && AccessPolicy.IsMutating(request.Method, request.Path.Value is { Length: > 0 } path ? path : "/");
 
     /// <summary>MLflow's REST API, whose clients expect MLflow's error body rather than problem details.</summary>
     public static bool IsMlflow(PathString path) =>

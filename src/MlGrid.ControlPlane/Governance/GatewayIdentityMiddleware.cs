@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using MlGrid.ControlPlane.Apis;
@@ -50,18 +49,7 @@ internal sealed class GatewayIdentityMiddleware(RequestDelegate next, IOptions<G
     private bool HasInternalKey(StringValues values) =>
         values is [{ } presented] && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _internalKey);
 
-    private static Task RefuseAsync(HttpContext context, int status, string message)
-    {
-        IResult result = ControlPlanePolicy.IsMlflow(context.Request.Path)
-            ? TypedResults.Json(
-                new MlflowError(status == StatusCodes.Status401Unauthorized ? "UNAUTHENTICATED" : "PERMISSION_DENIED", message),
-                statusCode: status)
-            : Problems.Of(status, message);
-        return result.ExecuteAsync(context);
-    }
+    private static Task RefuseAsync(HttpContext context, int status, string message) =>
+        Problems.ForSurface(context.Request.Path, status,
+            status == StatusCodes.Status401Unauthorized ? "UNAUTHENTICATED" : "PERMISSION_DENIED", message).ExecuteAsync(context);
 }
-
-/// <summary>MLflow's error body, for the MLflow REST API's clients.</summary>
-internal sealed record MlflowError(
-    [property: JsonPropertyName("error_code")] string ErrorCode,
-    [property: JsonPropertyName("message")] string Message);

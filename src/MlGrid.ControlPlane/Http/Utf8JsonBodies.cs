@@ -1,6 +1,5 @@
 using System.Text.Unicode;
 using MlGrid.ControlPlane.Apis;
-using MlGrid.ControlPlane.Governance;
 
 namespace MlGrid.ControlPlane.Http;
 
@@ -25,17 +24,8 @@ internal sealed class Utf8JsonBodies(RequestDelegate next)
             request.Body.Position = 0;
             if (!Utf8.IsValid(copy.GetBuffer().AsSpan(0, (int)copy.Length)))
             {
-                const string message = "The body is not valid UTF-8; send JSON encoded as UTF-8.";
-                if (ControlPlanePolicy.IsMlflow(request.Path))
-                {
-                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                    await context.Response.WriteAsJsonAsync(new { error_code = "INVALID_PARAMETER_VALUE", message });
-                }
-                else
-                {
-                    await Problems.Of(StatusCodes.Status400BadRequest, message).ExecuteAsync(context);
-                }
-
+                await Problems.ForSurface(request.Path, StatusCodes.Status400BadRequest, "INVALID_PARAMETER_VALUE",
+                    "The body is not valid UTF-8; send JSON encoded as UTF-8.").ExecuteAsync(context);
                 return;
             }
         }

@@ -30,11 +30,8 @@ internal sealed class IdentityForwarding(IOptions<GovernanceOptions> options) : 
         var toControlPlane = context.Route.RouteId == ProxyConfigProvider.ControlPlaneRoute;
         context.AddRequestTransform(transform =>
         {
+            // Identity headers a caller sent were removed by AccessControl before the proxy copied the request.
             RequestTransform.RemoveHeader(transform, HeaderNames.Authorization);
-            foreach (var header in ForwardedIdentity.Headers)
-            {
-                RequestTransform.RemoveHeader(transform, header);
-            }
 
             if (toControlPlane && transform.HttpContext.GetGatewayCall()?.Principal is { } principal)
             {
