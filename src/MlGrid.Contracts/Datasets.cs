@@ -57,6 +57,25 @@ public sealed record DatasetInfo(
     [property: Id(2)] IReadOnlyList<DatasetVersionInfo> Versions,
     [property: Id(3)] DateTimeOffset CreatedAt);
 
+/// <summary>What can use a dataset version.</summary>
+public static class DatasetUseKinds
+{
+    public const string Run = "run";
+    public const string ModelVersion = "model-version";
+}
+
+/// <summary>
+/// One use of a dataset version, for lineage: a run that logged it as an input (<c>Id</c> the run id, <c>Scope</c> its
+/// experiment id) or a model version made from it (<c>Id</c> "name/version").
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mlgrid.dataset-use")]
+public sealed record DatasetUse(
+    [property: Id(0)] string Kind,
+    [property: Id(1)] string Id,
+    [property: Id(2)] string DisplayName,
+    [property: Id(3)] string? Scope,
+    [property: Id(4)] DateTimeOffset At);
+
 /// <summary>A dataset: its numbered, immutable versions, each a content-addressed file with its profile.</summary>
 [Alias("mlgrid.dataset")]
 public interface IDatasetGrain : IGrainWithStringKey
@@ -71,6 +90,14 @@ public interface IDatasetGrain : IGrainWithStringKey
 
     [Alias("get-version")]
     Task<DatasetVersionInfo?> GetVersion(int version);
+
+    /// <summary>Records that a run or model version used a version; recording the same use again changes nothing.</summary>
+    [Alias("record-use")]
+    Task RecordUse(int version, DatasetUse use);
+
+    /// <summary>Everything recorded as using a version, oldest first; a not-found <see cref="RequestException"/> for an unknown version.</summary>
+    [Alias("uses")]
+    Task<IReadOnlyList<DatasetUse>> Uses(int version);
 }
 
 /// <summary>The list of dataset names.</summary>

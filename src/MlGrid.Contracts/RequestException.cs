@@ -7,6 +7,12 @@ public enum RequestErrorKind
     NotFound = 1,
     Conflict = 2,
     Unavailable = 3,
+
+    /// <summary>A create that names something that already exists.</summary>
+    AlreadyExists = 4,
+
+    /// <summary>The target exists but is in a state that refuses the call (a deleted run, say).</summary>
+    InvalidState = 5,
 }
 
 /// <summary>A request a grain refuses, with a message written for the person who sent it.</summary>
@@ -33,4 +39,8 @@ public sealed class RequestException : Exception
     public static RequestException NotFound(string message) => new(RequestErrorKind.NotFound, message);
 
     public static RequestException Invalid(string message) => new(RequestErrorKind.Invalid, message);
+
+    public static RequestException AlreadyExists(string message) => new(RequestErrorKind.AlreadyExists, message);
+
+    public static RequestException InvalidState(string message) => new(RequestErrorKind.InvalidState, message);
 }

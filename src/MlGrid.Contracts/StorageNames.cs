@@ -18,6 +18,9 @@ public static class StorageNames
     /// <summary>Blob container holding the audit trail's hash chain as append blobs.</summary>
     public const string AuditContainer = "audit";
 
+    /// <summary>Blob container holding runs' metric histories as append blobs.</summary>
+    public const string MetricsContainer = "metrics";
+
     /// <summary>Azure table holding Orleans cluster membership.</summary>
     public const string ClusteringTable = "mlgridcluster";
 }

@@ -7,6 +7,9 @@ public sealed class DatasetState
     public DateTimeOffset CreatedAt { get; set; }
 
     public List<DatasetVersionInfo> Versions { get; set; } = [];
+
+    /// <summary>Lineage: what used each version, by version number.</summary>
+    public Dictionary<int, List<DatasetUse>> Uses { get; set; } = [];
 }
 
 /// <summary>
@@ -33,7 +36,7 @@ public sealed class DatasetGrain(
         var info = new DatasetVersionInfo(Name, state.State.Versions.Count + 1, version.Sha256, version.SizeBytes, version.Format,
             version.Rows, version.Columns, now);
         var previous = state.State;
-        state.State = new DatasetState { CreatedAt = created, Versions = [.. previous.Versions, info] };
+        state.State = new DatasetState { CreatedAt = created, Versions = [.. previous.Versions, info], Uses = previous.Uses };
         try
         {
             await state.WriteStateAsync();
@@ -53,6 +56,42 @@ public sealed class DatasetGrain(
 
     public Task<DatasetVersionInfo?> GetVersion(int version) =>
         Task.FromResult(state.State.Versions.FirstOrDefault(v => v.Version == version));
+
+    public async Task RecordUse(int version, DatasetUse use)
+    {
+        EnsureVersion(version);
+        var uses = state.State.Uses.GetValueOrDefault(version) ?? [];
+        if (uses.Any(u => u.Kind == use.Kind && u.Id == use.Id))
+        {
+            return;
+        }
+
+        var previous = state.State.Uses;
+        state.State.Uses = new Dictionary<int, List<DatasetUse>>(previous) { [version] = [.. uses, use] };
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Uses = previous;
+            throw;
+        }
+    }
+
+    public Task<IReadOnlyList<DatasetUse>> Uses(int version)
+    {
+        EnsureVersion(version);
+        return Task.FromResult<IReadOnlyList<DatasetUse>>([.. state.State.Uses.GetValueOrDefault(version) ?? []]);
+    }
+
+    private void EnsureVersion(int version)
+    {
+        if (!state.State.Versions.Any(v => v.Version == version))
+        {
+            throw RequestException.NotFound($"Dataset '{Name}' has no version {version}.");
+        }
+    }
 }
 
 [GrainType("mlgrid.dataset-catalog")]

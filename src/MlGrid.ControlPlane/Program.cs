@@ -1,5 +1,6 @@
 using MlGrid.ControlPlane;
 using MlGrid.ControlPlane.Apis;
+using MlGrid.ControlPlane.Apis.Mlflow;
 using MlGrid.ControlPlane.Governance;
 using MlGrid.ControlPlane.Http;
 
@@ -18,9 +19,11 @@ app.UseMiddleware<Utf8JsonBodies>();
 app.MapOpenApi("/api/v1/openapi.json");
 app.MapModelsApi();
 app.MapDatasetsApi();
+app.MapDatasetLineageApi();
 app.MapEndpointsApi();
 app.MapWorkersApi();
 app.MapKeysApi();
 app.MapAuditApi();
+app.MapMlflowApi();
 
 app.Run();

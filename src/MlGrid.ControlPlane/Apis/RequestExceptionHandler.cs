@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics;
 using MlGrid.Contracts;
 using MlGrid.ControlPlane.Governance;
+using MlGrid.Tracking;
 
 namespace MlGrid.ControlPlane.Apis;
 
@@ -10,19 +11,33 @@ internal sealed class RequestExceptionHandler(IProblemDetailsService problems) :
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is not RequestException request)
+        var (kind, message) = exception switch
+        {
+            RequestException request => (request.Kind, request.Message),
+            TrackingException tracking => (RequestErrorKind.Invalid, tracking.Message),
+            _ => ((RequestErrorKind?)null, null),
+        };
+
+        if (kind is not { } errorKind || message is null)
         {
             return false;
         }
 
-        var status = Problems.StatusCode(request.Kind);
-        httpContext.Response.StatusCode = status;
-        httpContext.Governance().AuditDetail ??= request.Message;
+        httpContext.Governance().AuditDetail ??= message;
+        if (ControlPlanePolicy.IsMlflow(httpContext.Request.Path))
+        {
+            var (status, code) = Problems.Mlflow(errorKind);
+            await Problems.ForSurface(httpContext.Request.Path, status, code, message).ExecuteAsync(httpContext);
+            return true;
+        }
+
+        var problemStatus = Problems.StatusCode(errorKind);
+        httpContext.Response.StatusCode = problemStatus;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
-            ProblemDetails = { Status = status, Title = Problems.Title(status), Detail = request.Message },
+            ProblemDetails = { Status = problemStatus, Title = Problems.Title(problemStatus), Detail = message },
         });
     }
 }
@@ -32,9 +47,19 @@ internal static class Problems
     public static int StatusCode(RequestErrorKind kind) => kind switch
     {
         RequestErrorKind.NotFound => StatusCodes.Status404NotFound,
-        RequestErrorKind.Conflict => StatusCodes.Status409Conflict,
+        RequestErrorKind.Conflict or RequestErrorKind.AlreadyExists or RequestErrorKind.InvalidState => StatusCodes.Status409Conflict,
         RequestErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
+    };
+
+    /// <summary>The status and <c>error_code</c> MLflow gives each kind of refusal.</summary>
+    public static (int Status, string ErrorCode) Mlflow(RequestErrorKind kind) => kind switch
+    {
+        RequestErrorKind.NotFound => (StatusCodes.Status404NotFound, MlflowErrorCodes.ResourceDoesNotExist),
+        RequestErrorKind.AlreadyExists => (StatusCodes.Status400BadRequest, MlflowErrorCodes.ResourceAlreadyExists),
+        RequestErrorKind.Conflict or RequestErrorKind.InvalidState => (StatusCodes.Status400BadRequest, MlflowErrorCodes.InvalidState),
+        RequestErrorKind.Unavailable => (StatusCodes.Status503ServiceUnavailable, MlflowErrorCodes.TemporarilyUnavailable),
+        _ => (StatusCodes.Status400BadRequest, MlflowErrorCodes.InvalidParameterValue),
     };
 
     public static string Title(int status) => status switch
@@ -60,6 +85,18 @@ internal static class Problems
         ControlPlanePolicy.IsMlflow(path)
             ? TypedResults.Json(new MlflowError(mlflowErrorCode, message), statusCode: status)
             : Of(status, message);
+}
+
+/// <summary>The <c>error_code</c> values MLflow's clients act on.</summary>
+internal static class MlflowErrorCodes
+{
+    public const string ResourceDoesNotExist = "RESOURCE_DOES_NOT_EXIST";
+    public const string ResourceAlreadyExists = "RESOURCE_ALREADY_EXISTS";
+    public const string InvalidParameterValue = "INVALID_PARAMETER_VALUE";
+    public const string InvalidState = "INVALID_STATE";
+    public const string TemporarilyUnavailable = "TEMPORARILY_UNAVAILABLE";
+    public const string EndpointNotFound = "ENDPOINT_NOT_FOUND";
+    public const string BadRequest = "BAD_REQUEST";
 }
 
 /// <summary>MLflow's error body, for the MLflow REST API's clients.</summary>
