@@ -11,14 +11,14 @@ internal sealed class RequestExceptionHandler(IProblemDetailsService problems) :
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var (kind, message) = exception switch
+        (RequestErrorKind Kind, string Message)? refusal = exception switch
         {
             RequestException request => (request.Kind, request.Message),
             TrackingException tracking => (RequestErrorKind.Invalid, tracking.Message),
-            _ => ((RequestErrorKind?)null, null),
+            _ => null,
         };
 
-        if (kind is not { } errorKind || message is null)
+        if (refusal is not var (errorKind, message))
         {
             return false;
         }

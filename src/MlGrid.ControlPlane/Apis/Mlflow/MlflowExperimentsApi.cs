@@ -1,4 +1,5 @@
 using MlGrid.Contracts;
+using MlGrid.ControlPlane.Governance;
 using MlGrid.Tracking;
 
 namespace MlGrid.ControlPlane.Apis.Mlflow;
@@ -70,10 +71,10 @@ internal static class MlflowExperimentsApi
             .Where(e => view.Includes(e.LifecycleStage))
             .Select(e => new ExperimentTarget(e))
             .Where(filter.Matches);
-        var page = SearchPaging.Page(order.Sort(matching), SearchKind.Experiments, request.Int("max_results"), request.String("page_token"));
+        var page = SearchPaging.Page(order.Sort(matching), request.Long("max_results"), request.String("page_token"), SearchKind.Experiments);
         return MlflowJson.Ok(new
         {
-            experiments = MlflowJson.NullIfEmpty(page.Items.Select(t => ExperimentShape.From(((ExperimentTarget)t).Experiment))),
+            experiments = MlflowJson.NullIfEmpty(page.Items.Select(t => ExperimentShape.From(t.Experiment))),
             next_page_token = page.NextPageToken,
         });
     }

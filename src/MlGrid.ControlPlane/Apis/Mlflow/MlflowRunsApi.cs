@@ -91,7 +91,7 @@ internal static class MlflowRunsApi
         var view = request.View("run_view_type");
         var filter = SearchFilter.Parse(request.String("filter"), SearchKind.Runs);
         var order = SearchOrder.Parse(request.StringList("order_by"), SearchKind.Runs);
-        var maxResults = request.Int("max_results");
+        var maxResults = request.Long("max_results");
         var pageToken = request.String("page_token");
 
         var runIds = await Task.WhenAll(experimentIds.Distinct().Select(id => services.Grains.GetGrain<IExperimentGrain>(id).Runs()));
@@ -101,10 +101,10 @@ internal static class MlflowRunsApi
             .Where(r => view.Includes(r.Info.LifecycleStage))
             .Select(r => new RunTarget(r))
             .Where(filter.Matches);
-        var page = SearchPaging.Page(order.Sort(matching), SearchKind.Runs, maxResults, pageToken);
+        var page = SearchPaging.Page(order.Sort(matching), maxResults, pageToken, SearchKind.Runs);
         return MlflowJson.Ok(new
         {
-            runs = MlflowJson.NullIfEmpty(page.Items.Select(t => RunShape.From(((RunTarget)t).Run))),
+            runs = MlflowJson.NullIfEmpty(page.Items.Select(t => RunShape.From(t.Run))),
             next_page_token = page.NextPageToken,
         });
     }

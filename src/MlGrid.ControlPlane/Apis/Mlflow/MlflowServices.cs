@@ -1,3 +1,4 @@
+using MlGrid.Contracts;
 using MlGrid.ControlPlane.Grains;
 
 namespace MlGrid.ControlPlane.Apis.Mlflow;
