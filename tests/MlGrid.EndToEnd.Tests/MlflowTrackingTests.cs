@@ -341,7 +341,7 @@ public sealed class MlflowTrackingTests(MlGridFixture fixture)
                 new
                 {
                     tags = new[] { new { key = "mlflow.data.context", value = "training" } },
-                    dataset = new { name = dataset, digest = sha[..8], source_type = "http", source = $"/api/v1/datasets/{dataset}/versions/1/content", schema = "{}", profile = "{\"num_rows\": 2}" },
+                    dataset = new { name = dataset, digest = sha[..8], source_type = "http", source = $"/api/v1/datasets/{dataset}/versions/1/content", schema = (string?)"{}", profile = (string?)"{\"num_rows\": 2}" },
                 },
                 new
                 {
