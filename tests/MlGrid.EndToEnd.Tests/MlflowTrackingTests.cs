@@ -254,7 +254,7 @@ public sealed class MlflowTrackingTests(MlGridFixture fixture)
         Assert.Equal(["r4", "r3", "r2", "r1"], await SearchAsync(null));
         Assert.Equal(["r2"], await SearchAsync("metrics.rmse < 0.5 and params.model_class = 'LogisticRegression'"));
         Assert.Equal(["r3", "r2", "r4", "r1"], await SearchAsync(null, ["metrics.rmse ASC"]));
-        Assert.Equal(["r4", "r1"], await SearchAsync("attributes.status = 'FINISHED' AND metrics.rmse >= 0.6", ["metrics.rmse DESC"]));
+        Assert.Equal(["r1", "r4"], await SearchAsync("attributes.status = 'FINISHED' AND metrics.rmse >= 0.6", ["metrics.rmse DESC"]));
         Assert.Equal(["r3", "r4"], await SearchAsync("params.model_class LIKE 'Fast%'", ["attributes.start_time ASC"]));
         Assert.Equal(["r1"], await SearchAsync("attributes.run_name = 'r1' and tags.\"mlflow.user\" = 'ana'"));
         Assert.Equal(4, (await SearchAsync("metrics.rmse > 0", experiments: [experimentId, other])).Count(n => n.StartsWith('r')));
@@ -364,7 +364,7 @@ public sealed class MlflowTrackingTests(MlGridFixture fixture)
 
         var found = await Client.OkAsync("runs/search", new { experiment_ids = new[] { experimentId }, filter = $"datasets.name = '{dataset}' and datasets.context = 'training'" });
         Assert.Single(found.Items("runs"));
-        var none = await Client.OkAsync("runs/search", new { experiment_ids = new[] { experimentId }, filter = $"datasets.name = '{dataset}' and datasets.context = 'eval'" });
+        var none = await Client.OkAsync("runs/search", new { experiment_ids = new[] { experimentId }, filter = $"datasets.name = '{dataset}' and datasets.digest = 'ffffffff'" });
         Assert.Empty(none.Items("runs"));
 
         using var missing = await fixture.App.Gateway.GetAsync($"/api/v1/datasets/{dataset}/versions/9/lineage");
