@@ -1,5 +1,6 @@
 using MlGrid.ControlPlane;
 using MlGrid.ControlPlane.Apis;
+using MlGrid.ControlPlane.Apis.Mlflow;
 using MlGrid.ControlPlane.Governance;
 using MlGrid.ControlPlane.Http;
 
@@ -22,5 +23,6 @@ app.MapEndpointsApi();
 app.MapWorkersApi();
 app.MapKeysApi();
 app.MapAuditApi();
+app.MapMlflowArtifactsApi();
 
 app.Run();
