@@ -15,6 +15,9 @@ public static class StorageNames
     /// <summary>Blob container holding content-addressed artifacts (model files).</summary>
     public const string ArtifactContainer = "artifacts";
 
+    /// <summary>Blob container holding MLflow artifacts under their MLflow paths (the artifact proxy's store).</summary>
+    public const string MlflowArtifactContainer = "mlflow-artifacts";
+
     /// <summary>Blob container holding the audit trail's hash chain as append blobs.</summary>
     public const string AuditContainer = "audit";
 

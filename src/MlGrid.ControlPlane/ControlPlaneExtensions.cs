@@ -1,5 +1,6 @@
 using MlGrid.Contracts;
 using MlGrid.ControlPlane.Apis;
+using MlGrid.ControlPlane.Apis.Mlflow;
 using MlGrid.ControlPlane.Governance;
 using MlGrid.ControlPlane.Grains;
 using MlGrid.Hosting;
@@ -24,6 +25,7 @@ public static class ControlPlaneExtensions
             .BindConfiguration(DatasetUploadOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddMlflowArtifacts();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<RequestExceptionHandler>();
         builder.Services.AddOpenApi("v1");

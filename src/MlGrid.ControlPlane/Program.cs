@@ -25,5 +25,6 @@ app.MapWorkersApi();
 app.MapKeysApi();
 app.MapAuditApi();
 app.MapMlflowApi();
+app.MapMlflowArtifactsApi();
 
 app.Run();

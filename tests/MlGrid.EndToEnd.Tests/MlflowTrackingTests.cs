@@ -383,4 +383,38 @@ public sealed class MlflowTrackingTests(MlGridFixture fixture)
         Mlflow.AssertError(await reader.PostAsync("runs/log-metric", new { run_id = runId, key = "m", value = 1, timestamp = 1 }), HttpStatusCode.Forbidden, "PERMISSION_DENIED", "editor");
         Mlflow.AssertError(await new Mlflow(fixture.App.Anonymous).GetAsync($"runs/get?run_id={runId}"), HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
     }
+
+    [Fact]
+    public async Task A_runs_artifacts_are_listed_through_the_tracking_api()
+    {
+        var experimentId = await Client.CreateExperimentAsync(TestNames.Unique("artifacts"));
+        var runId = (await Client.CreateRunAsync(experimentId)).GetProperty("info").GetProperty("run_id").GetString()!;
+        var root = $"/api/2.0/mlflow-artifacts/artifacts/{experimentId}/{runId}/artifacts";
+        foreach (var (path, size) in new[] { ("model/model.onnx", 300), ("model/MLmodel", 20), ("metrics.json", 7) })
+        {
+            using var content = new ByteArrayContent(new byte[size]);
+            using var put = await fixture.App.Gateway.PutAsync($"{root}/{path}", content);
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        var top = await Client.OkGetAsync($"artifacts/list?run_id={runId}");
+        Assert.Equal($"mlflow-artifacts:/{experimentId}/{runId}/artifacts", top.GetProperty("root_uri").GetString());
+        var entries = top.Items("files").ToDictionary(f => f.GetProperty("path").GetString()!);
+        Assert.True(entries["model"].GetProperty("is_dir").GetBoolean());
+        Assert.False(entries["model"].TryGetProperty("file_size", out _));
+        Assert.Equal(7, entries["metrics.json"].GetProperty("file_size").GetInt64());
+
+        var model = await Client.OkGetAsync($"artifacts/list?run_id={runId}&path=model");
+        Assert.Equal(["model/MLmodel", "model/model.onnx"], model.Items("files").Select(f => f.GetProperty("path").GetString()).Order(StringComparer.Ordinal));
+        Assert.Empty((await Client.OkGetAsync($"artifacts/list?run_id={runId}&path=nothing-here")).Items("files"));
+        Mlflow.AssertError(await Client.GetAsync($"artifacts/list?run_id={runId}&path=../other"), HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE");
+        Mlflow.AssertError(await Client.GetAsync("artifacts/list?run_id=0123456789abcdef0123456789abcdef"), HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST");
+    }
+
+    [Fact]
+    public async Task Calls_that_are_not_part_of_the_api_get_mlflows_not_found()
+    {
+        Mlflow.AssertError(await Client.GetAsync("runs/not-a-call"), HttpStatusCode.NotFound, "ENDPOINT_NOT_FOUND");
+        Mlflow.AssertError(await Client.GetAsync("runs/create"), HttpStatusCode.NotFound, "ENDPOINT_NOT_FOUND");
+    }
 }

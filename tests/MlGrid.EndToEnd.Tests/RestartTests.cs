@@ -21,6 +21,13 @@ public sealed class RestartTests
         long auditEntries;
         string datasetBefore;
         const string Csv = "x,y\n1,a\n2,b\n";
+
+        // MLflow artifacts kept by the artifact proxy: a model file under a run's artifact root, and the root's listing.
+        const string ArtifactRoot = "restart-exp/restart-run/artifacts";
+        var modelArtifact = new byte[3 * 1024 * 1024 + 17];
+        Random.Shared.NextBytes(modelArtifact);
+        string artifactListingBefore;
+
         await using (var app = await MlGridApp.StartAsync(dataDirectory, AdminKey))
         {
             await app.UploadModelAsync("churn", TestModels.FixedShapeRelu());
@@ -40,6 +47,12 @@ public sealed class RestartTests
             }
 
             datasetBefore = await app.Gateway.GetStringAsync("/api/v1/datasets/training");
+
+            // MLflow artifacts, before the restart.
+            await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/model/model.onnx", modelArtifact);
+            await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/metrics.json", "{\"auc\": 0.91}"u8.ToArray());
+            artifactListingBefore = await MlflowArtifactTests.ListAsync(app.Gateway, ArtifactRoot);
+
             auditEntries = await VerifiedAuditEntriesAsync(app);
         }
 
@@ -56,6 +69,10 @@ public sealed class RestartTests
 
             Assert.Equal(datasetBefore, await app.Gateway.GetStringAsync("/api/v1/datasets/training"));
             Assert.Equal(System.Text.Encoding.UTF8.GetBytes(Csv), await app.Gateway.GetByteArrayAsync("/api/v1/datasets/training/versions/1/content"));
+
+            // MLflow artifacts, after the restart: the same listing and the same bytes.
+            Assert.Equal(artifactListingBefore, await MlflowArtifactTests.ListAsync(app.Gateway, ArtifactRoot));
+            Assert.Equal(modelArtifact, await app.Gateway.GetByteArrayAsync($"{MlflowArtifactTests.Artifacts}/{ArtifactRoot}/model/model.onnx"));
 
             // Keys and the audit trail survive too: the key still works, and the chain goes on from where it stopped.
             using var predictor = app.WithKey(predictorKey);

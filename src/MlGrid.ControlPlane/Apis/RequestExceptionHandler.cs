@@ -97,6 +97,8 @@ internal static class MlflowErrorCodes
     public const string TemporarilyUnavailable = "TEMPORARILY_UNAVAILABLE";
     public const string EndpointNotFound = "ENDPOINT_NOT_FOUND";
     public const string BadRequest = "BAD_REQUEST";
+    public const string NotImplemented = "NOT_IMPLEMENTED";
+    public const string ResourceExhausted = "RESOURCE_EXHAUSTED";
 }
 
 /// <summary>MLflow's error body, for the MLflow REST API's clients.</summary>

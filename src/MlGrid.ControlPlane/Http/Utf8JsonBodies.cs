@@ -16,7 +16,9 @@ internal sealed class Utf8JsonBodies(RequestDelegate next)
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (request.HasJsonContentType() && request.ContentLength is null or <= MaxChecked)
+        // Artifact uploads are files whatever Content-Type a client guessed for them.
+        var isArtifact = request.Path.StartsWithSegments("/api/2.0/mlflow-artifacts", StringComparison.OrdinalIgnoreCase);
+        if (!isArtifact && request.HasJsonContentType() && request.ContentLength is null or <= MaxChecked)
         {
             request.EnableBuffering(MaxChecked);
             using var copy = new MemoryStream();
