@@ -20,6 +20,11 @@ public sealed class RestartTests
         string predictorKey;
         long auditEntries;
         string datasetBefore;
+        string experimentId;
+        string runId;
+        string runBefore;
+        string historyBefore;
+        string experimentBefore;
         const string Csv = "x,y\n1,a\n2,b\n";
 
         // MLflow artifacts kept by the artifact proxy: a model file under a run's artifact root, and the root's listing.
@@ -53,6 +58,25 @@ public sealed class RestartTests
             await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/metrics.json", "{\"auc\": 0.91}"u8.ToArray());
             artifactListingBefore = await MlflowArtifactTests.ListAsync(app.Gateway, ArtifactRoot);
 
+            // MLflow tracking, before the restart: an experiment, a run with params, tags, a metric history and a dataset input.
+            var mlflow = new Mlflow(app.Gateway);
+            experimentId = await mlflow.CreateExperimentAsync("restart-tracking");
+            var run = await mlflow.CreateRunAsync(experimentId, new { run_name = "survivor" });
+            runId = run.GetProperty("info").GetProperty("run_id").GetString()!;
+            await mlflow.OkAsync("runs/log-batch", new
+            {
+                run_id = runId,
+                metrics = Enumerable.Range(0, 500).Select(step => new { key = "loss", value = 1.0 / (step + 1), timestamp = 1000 + step, step }).ToArray(),
+                @params = new[] { new { key = "lr", value = "0.01" } },
+                tags = new[] { new { key = "team", value = "risk" } },
+            });
+            await mlflow.OkAsync("runs/log-metric", new { run_id = runId, key = "auc", value = 0.91, timestamp = 5000, step = 1 });
+            await mlflow.OkAsync("runs/log-inputs", new { run_id = runId, datasets = new[] { new { dataset = new { name = "training", digest = "00000000", source_type = "http", source = "/api/v1/datasets/training/versions/1" } } } });
+            await mlflow.OkAsync("runs/update", new { run_id = runId, status = "FINISHED", end_time = 6000 });
+            runBefore = (await mlflow.OkGetAsync($"runs/get?run_id={runId}")).GetRawText();
+            historyBefore = (await mlflow.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=loss")).GetRawText();
+            experimentBefore = (await mlflow.OkGetAsync($"experiments/get?experiment_id={experimentId}")).GetRawText();
+
             auditEntries = await VerifiedAuditEntriesAsync(app);
         }
 
@@ -73,6 +97,20 @@ public sealed class RestartTests
             // MLflow artifacts, after the restart: the same listing and the same bytes.
             Assert.Equal(artifactListingBefore, await MlflowArtifactTests.ListAsync(app.Gateway, ArtifactRoot));
             Assert.Equal(modelArtifact, await app.Gateway.GetByteArrayAsync($"{MlflowArtifactTests.Artifacts}/{ArtifactRoot}/model/model.onnx"));
+
+            // MLflow tracking, after the restart: the same experiment, run and history, and the run can log on.
+            var mlflowAfter = new Mlflow(app.Gateway);
+            Assert.Equal(experimentBefore, (await mlflowAfter.OkGetAsync($"experiments/get?experiment_id={experimentId}")).GetRawText());
+            Assert.Equal(runBefore, (await mlflowAfter.OkGetAsync($"runs/get?run_id={runId}")).GetRawText());
+            Assert.Equal(historyBefore, (await mlflowAfter.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=loss")).GetRawText());
+            var lineage = JsonDocument.Parse(await app.Gateway.GetStringAsync("/api/v1/datasets/training/versions/1/lineage")).RootElement;
+            Assert.Equal(runId, Assert.Single(lineage.GetProperty("runs").EnumerateArray()).GetProperty("runId").GetString());
+            Mlflow.AssertError(await mlflowAfter.PostAsync("experiments/create", new { name = "restart-tracking" }), HttpStatusCode.BadRequest, "RESOURCE_ALREADY_EXISTS");
+            await mlflowAfter.OkAsync("runs/log-metric", new { run_id = runId, key = "loss", value = 0.0001, timestamp = 7000, step = 500 });
+            var history = await mlflowAfter.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=loss");
+            Assert.Equal(Enumerable.Range(0, 501).Select(s => (long)s), history.Items("metrics").Select(m => m.GetProperty("step").GetInt64()));
+            var next = await mlflowAfter.CreateExperimentAsync("restart-tracking-2");
+            Assert.True(long.Parse(next) > long.Parse(experimentId), $"experiment ids went backwards: {experimentId} then {next}");
 
             // Keys and the audit trail survive too: the key still works, and the chain goes on from where it stopped.
             using var predictor = app.WithKey(predictorKey);
