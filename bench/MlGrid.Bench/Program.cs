@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using MlGrid.Bench.Serving;
+using MlGrid.Bench.Tracking;
 using MlGrid.Inference;
 using MlGrid.Testing;
 
@@ -9,6 +10,12 @@ using MlGrid.Testing;
 if (args is ["serving", .. var servingArgs])
 {
     return await ServingBenchmark.RunAsync(servingArgs);
+}
+
+// `tracking`: 100,000 metric points logged to one run through the MLflow API and read back.
+if (args is ["tracking", .. var trackingArgs])
+{
+    return await TrackingBenchmark.RunAsync(trackingArgs);
 }
 
 // Otherwise: the inference engine the workers use (MlGrid.Inference.OnnxModel) on every execution provider this
