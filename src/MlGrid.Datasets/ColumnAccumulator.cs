@@ -3,17 +3,19 @@ using System.Globalization;
 namespace MlGrid.Datasets;
 
 /// <summary>
-/// Everything one column needs from a single pass. The type only widens (integer → float → string,
-/// boolean → string), and a widened column cannot be re-read, so top values are counted from the first value on
-/// whatever the type, beside the numeric accumulators; the report uses whichever matches the final type.
+/// Everything one column needs from a single pass. A CSV column's type is inferred and only widens (integer → float →
+/// string, boolean → string), and a widened column cannot be re-read, so top values are counted from the first value
+/// on whatever the type, beside the numeric accumulators; the report uses whichever matches the final type. A column
+/// whose file declares its type (Parquet) is created with that type and fed typed values, through the same
+/// accumulators, so the same data gives the same profile in either format.
 /// </summary>
-internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
+internal sealed class ColumnAccumulator(string name, ProfilerOptions options, ColumnAccumulator.Kind declared = ColumnAccumulator.Kind.None)
 {
     private const char Ellipsis = '\u2026';
 
     private readonly TopValueCounter _topValues = new(options.TopValueCapacity);
-    private StreamingHistogram? _histogram = new(options.HistogramBins);
-    private Kind _kind;
+    private StreamingHistogram? _histogram = declared == Kind.String ? null : new(options.HistogramBins);
+    private Kind _kind = declared;
     private long _nulls;
     private long _count;
     private double _mean;
@@ -23,7 +25,8 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
     private long _trues;
     private long _falses;
 
-    private enum Kind
+    /// <summary>A column's type; <see cref="None"/> until a CSV column's first value, or for a column to infer.</summary>
+    internal enum Kind
     {
         None,
         Integer,
@@ -49,12 +52,12 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
                 if (TryInteger(value, out var first))
                 {
                     _kind = Kind.Integer;
-                    AddNumber(first);
+                    Accumulate(first);
                 }
                 else if (TryFloat(value, out var number))
                 {
                     _kind = Kind.Float;
-                    AddNumber(number);
+                    Accumulate(number);
                 }
                 else if (bool.TryParse(value, out var flag))
                 {
@@ -70,12 +73,12 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
             case Kind.Integer:
                 if (TryInteger(value, out var integer))
                 {
-                    AddNumber(integer);
+                    Accumulate(integer);
                 }
                 else if (TryFloat(value, out var number))
                 {
                     _kind = Kind.Float;
-                    AddNumber(number);
+                    Accumulate(number);
                 }
                 else
                 {
@@ -86,7 +89,7 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
             case Kind.Float:
                 if (TryFloat(value, out var real))
                 {
-                    AddNumber(real);
+                    Accumulate(real);
                 }
                 else
                 {
@@ -108,6 +111,44 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
         }
     }
 
+    /// <summary>A missing value of a column with a declared type.</summary>
+    public void AddMissing() => _nulls++;
+
+    /// <summary>
+    /// A finite value of a declared integer or float column, with the text the top values count it under (a CSV
+    /// column counts the field as written, so <paramref name="text"/> should be how CSV would write the value).
+    /// </summary>
+    public void AddNumber(double value, string text)
+    {
+        _topValues.Add(Truncate(text, options.MaxValueLength));
+        Accumulate(value);
+    }
+
+    /// <summary>A value of a declared string column; empty is a missing value, as an empty CSV field is.</summary>
+    public void AddText(string value)
+    {
+        if (value.Length == 0)
+        {
+            _nulls++;
+            return;
+        }
+
+        _topValues.Add(Truncate(value, options.MaxValueLength));
+    }
+
+    /// <summary>A value of a boolean column, declared or inferred.</summary>
+    public void AddBoolean(bool value)
+    {
+        if (value)
+        {
+            _trues++;
+        }
+        else
+        {
+            _falses++;
+        }
+    }
+
     public ColumnProfile ToProfile()
     {
         switch (_kind)
@@ -117,13 +158,14 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
                 var values = _topValues.IsExact && _topValues.Distinct <= options.TopValueCount
                     ? _topValues.Top(options.TopValueCount)
                     : [];
+                // A declared numeric column may have no values at all: no statistics then.
                 return new ColumnProfile(
                     name,
                     _kind == Kind.Integer ? ColumnTypes.Integer : ColumnTypes.Float,
                     _nulls,
-                    _min,
-                    _max,
-                    _mean,
+                    _count > 0 ? _min : null,
+                    _count > 0 ? _max : null,
+                    _count > 0 ? _mean : null,
                     _count > 1 ? Math.Sqrt(_m2 / (_count - 1)) : null,
                     _histogram!.ToHistogram(),
                     values);
@@ -140,7 +182,7 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
                     null,
                     [.. counts.Where(c => c.Count > 0).OrderByDescending(c => c.Count).ThenBy(c => c.Value, StringComparer.Ordinal)]);
             default:
-                // A column with no values at all is reported as string: nothing says otherwise.
+                // An inferred column with no values at all is reported as string: nothing says otherwise.
                 return new ColumnProfile(name, ColumnTypes.String, _nulls, null, null, null, null, null, _topValues.Top(options.TopValueCount));
         }
     }
@@ -164,7 +206,7 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
     private static bool TryFloat(string value, out double result) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out result) && double.IsFinite(result);
 
-    private void AddNumber(double value)
+    private void Accumulate(double value)
     {
         _count++;
         var delta = value - _mean;
@@ -175,18 +217,6 @@ internal sealed class ColumnAccumulator(string name, CsvProfilerOptions options)
 
         // Integer columns keep bins at least one wide, so each bin holds whole numbers.
         _histogram!.Add(value, _kind == Kind.Integer ? 0 : int.MinValue);
-    }
-
-    private void AddBoolean(bool value)
-    {
-        if (value)
-        {
-            _trues++;
-        }
-        else
-        {
-            _falses++;
-        }
     }
 
     private void BecomeString()

@@ -21,7 +21,7 @@ public sealed class CsvProfiler
     private static readonly SearchValues<byte> QuotedStops = SearchValues.Create("\"\r\n"u8);
     private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
-    private readonly CsvProfilerOptions _options;
+    private readonly ProfilerOptions _options;
     private readonly List<string> _names = [];
     private ColumnAccumulator[]? _columns;
     private byte[] _field = new byte[256];
@@ -37,9 +37,9 @@ public sealed class CsvProfiler
     private long _rows;
     private bool _done;
 
-    public CsvProfiler(CsvProfilerOptions? options = null)
+    public CsvProfiler(ProfilerOptions? options = null)
     {
-        _options = options ?? CsvProfilerOptions.Default;
+        _options = options ?? ProfilerOptions.Default;
         _options.Validate();
     }
 
@@ -57,7 +57,7 @@ public sealed class CsvProfiler
 
     /// <summary>Reads <paramref name="utf8Csv"/> to its end and profiles it under <paramref name="options"/>.</summary>
     public static async Task<DatasetProfile> ProfileAsync(
-        Stream utf8Csv, CsvProfilerOptions? options, CancellationToken cancellationToken)
+        Stream utf8Csv, ProfilerOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(utf8Csv);
         var profiler = new CsvProfiler(options);

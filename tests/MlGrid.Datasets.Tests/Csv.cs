@@ -5,10 +5,10 @@ namespace MlGrid.Datasets.Tests;
 
 internal static class Csv
 {
-    public static DatasetProfile Profile(string text, CsvProfilerOptions? options = null) =>
+    public static DatasetProfile Profile(string text, ProfilerOptions? options = null) =>
         Profile(Encoding.UTF8.GetBytes(text), options);
 
-    public static DatasetProfile Profile(byte[] bytes, CsvProfilerOptions? options = null)
+    public static DatasetProfile Profile(byte[] bytes, ProfilerOptions? options = null)
     {
         var profiler = new CsvProfiler(options);
         profiler.Append(bytes);
@@ -26,10 +26,10 @@ internal static class Csv
         return profiler.Complete();
     }
 
-    public static DatasetFormatException Error(string text, CsvProfilerOptions? options = null) =>
+    public static DatasetFormatException Error(string text, ProfilerOptions? options = null) =>
         Error(Encoding.UTF8.GetBytes(text), options);
 
-    public static DatasetFormatException Error(byte[] bytes, CsvProfilerOptions? options = null) =>
+    public static DatasetFormatException Error(byte[] bytes, ProfilerOptions? options = null) =>
         Assert.Throws<DatasetFormatException>(() => Profile(bytes, options));
 
     public static ColumnProfile Column(this DatasetProfile profile, string name) =>

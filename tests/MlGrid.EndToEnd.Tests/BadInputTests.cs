@@ -112,6 +112,16 @@ public sealed class BadInputTests(MlGridFixture fixture)
 
         cases.Add(new("POST", $"/api/v1/datasets/{Target}/versions", Octets(csv)));
 
+        var parquet = DatasetTests.SampleParquet;
+        foreach (var bad in new[]
+        {
+            csv, [], parquet[..^1], parquet[..(parquet.Length / 2)], [.. "PAR1"u8, .. RandomBytes(4096), .. "PAR1"u8],
+            [.. parquet.AsSpan(0, parquet.Length - 8), .. BitConverter.GetBytes(int.MaxValue), .. "PAR1"u8], RandomBytes(4096),
+        })
+        {
+            cases.Add(new("POST", $"/api/v1/datasets/{Target}/versions", Parquet(bad)));
+        }
+
         foreach (var name in BadNames)
         {
             cases.Add(new("POST", $"/api/v1/datasets/{name}/versions", Csv(csv)));
@@ -384,6 +394,13 @@ public sealed class BadInputTests(MlGridFixture fixture)
     {
         var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new("text/csv");
+        return content;
+    }
+
+    private static ByteArrayContent Parquet(byte[] bytes)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/vnd.apache.parquet");
         return content;
     }
 

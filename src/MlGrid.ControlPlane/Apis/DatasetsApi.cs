@@ -7,18 +7,23 @@ using MlGrid.Hosting;
 
 namespace MlGrid.ControlPlane.Apis;
 
-/// <summary>Versioned datasets: upload a CSV as a numbered, immutable, profiled version; read versions and bytes back.</summary>
+/// <summary>
+/// Versioned datasets: upload a CSV or Parquet file as a numbered, immutable, profiled version; read versions and bytes
+/// back.
+/// </summary>
 public static class DatasetsApi
 {
     public const string CsvContentType = "text/csv";
     public const string CsvFormat = "csv";
+    public const string ParquetContentType = "application/vnd.apache.parquet";
+    public const string ParquetFormat = "parquet";
 
     public static RouteGroupBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/datasets").WithTags("Datasets");
         api.MapGet("/", ListDatasets);
         api.MapGet("/{name}", GetDataset);
-        api.MapPost("/{name}/versions", UploadVersion).Accepts<Stream>(CsvContentType).DisableAntiforgery();
+        api.MapPost("/{name}/versions", UploadVersion).Accepts<Stream>(CsvContentType, ParquetContentType).DisableAntiforgery();
         api.MapGet("/{name}/versions/{version:int}", GetVersion);
         api.MapGet("/{name}/versions/{version:int}/content", GetContent);
         return api;
@@ -57,13 +62,16 @@ public static class DatasetsApi
             return Problems.Of(StatusCodes.Status503ServiceUnavailable, $"The file of dataset '{name}' version {version} is missing from storage.");
         }
 
-        return TypedResults.Stream(stream, CsvContentType, $"{name}-v{version}.csv",
+        var format = DatasetFormat.Named(found.Format);
+        return TypedResults.Stream(stream, format.ContentType, $"{name}-v{version}{format.Extension}",
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{found.Sha256}\""));
     }
 
     /// <summary>
-    /// Streams the body once: hashed, profiled and spooled together, so memory stays flat whatever the file's size.
-    /// Only a file that profiles cleanly is stored; the same bytes again answer 200 with the version they already are.
+    /// A CSV body is streamed once: hashed, profiled and spooled together. A Parquet file keeps its schema and row-group
+    /// index in a footer at its end, so its body is hashed and spooled in one pass and then profiled from the spooled
+    /// file, one column chunk at a time. Either way memory stays flat whatever the file's size; only a file that
+    /// profiles cleanly is stored, and the same bytes again answer 200 with the version they already are.
     /// </summary>
     public static async Task<Results<Created<DatasetVersionInfo>, Ok<DatasetVersionInfo>, ProblemHttpResult>> UploadVersion(
         string name,
@@ -80,10 +88,10 @@ public static class DatasetsApi
                 $"'{name}' is not a valid dataset name: use 1 to {Names.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit.");
         }
 
-        if (!IsCsv(context.Request.ContentType))
+        if (DatasetFormat.Of(context.Request.ContentType) is not { } format)
         {
             return Problems.Of(StatusCodes.Status415UnsupportedMediaType,
-                $"Send the dataset as the raw request body with Content-Type: {CsvContentType} (UTF-8, comma-separated, with a header row).");
+                $"Send the dataset as the raw request body with Content-Type: {CsvContentType} (UTF-8, comma-separated, with a header row) or {ParquetContentType} (a Parquet file with flat columns).");
         }
 
         var limit = options.Value.MaxDatasetBytes;
@@ -98,33 +106,51 @@ public static class DatasetsApi
         }
 
         Directory.CreateDirectory(options.Value.SpoolDirectory);
-        var spool = Path.Combine(options.Value.SpoolDirectory, Guid.NewGuid().ToString("N") + ".csv");
+        var spool = Path.Combine(options.Value.SpoolDirectory, Guid.NewGuid().ToString("N") + format.Extension);
         try
         {
-            var profiler = new CsvProfiler();
-            var (sha256, size) = await UploadSpool.SpoolAsync(context.Request.Body, spool, limit, chunk => profiler.Append(chunk.Span), cancellationToken);
-            if (size > limit)
+            string sha256;
+            long size;
+            DatasetProfile profile;
+            if (format == DatasetFormat.Csv)
             {
-                return TooLarge(limit);
+                var profiler = new CsvProfiler();
+                (sha256, size) = await UploadSpool.SpoolAsync(context.Request.Body, spool, limit, chunk => profiler.Append(chunk.Span), cancellationToken);
+                if (size > limit)
+                {
+                    return TooLarge(limit);
+                }
+
+                profile = profiler.Complete();
+            }
+            else
+            {
+                (sha256, size) = await UploadSpool.SpoolAsync(context.Request.Body, spool, limit, null, cancellationToken);
+                if (size > limit)
+                {
+                    return TooLarge(limit);
+                }
+
+                await using var file = new FileStream(spool, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, BufferSize = 64 * 1024 });
+                profile = await ParquetProfiler.ProfileAsync(file, new ProfilerOptions { MaxColumnChunkBytes = options.Value.MaxParquetColumnChunkBytes }, cancellationToken);
             }
 
-            var profile = profiler.Complete();
             await artifacts.PutIfAbsentAsync(sha256, spool, cancellationToken);
             var added = await grains.GetGrain<IDatasetGrain>(name).AddVersion(new NewDatasetVersion(
-                sha256, size, CsvFormat, profile.Rows, [.. profile.Columns.Select(ToColumn)]));
+                sha256, size, format.Name, profile.Rows, [.. profile.Columns.Select(ToColumn)]));
             var version = added.Version;
             if (!added.Created)
             {
                 return TypedResults.Ok(version);
             }
 
-            logger.LogInformation("Dataset {Dataset} version {Version} registered ({Sha256}, {Size} bytes, {Rows} rows, {Columns} columns)",
-                name, version.Version, sha256, size, version.Rows, version.Columns.Count);
+            logger.LogInformation("Dataset {Dataset} version {Version} registered ({Format}, {Sha256}, {Size} bytes, {Rows} rows, {Columns} columns)",
+                name, version.Version, format.Name, sha256, size, version.Rows, version.Columns.Count);
             return TypedResults.Created($"/api/v1/datasets/{name}/versions/{version.Version}", version);
         }
         catch (DatasetFormatException ex)
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, $"The CSV cannot be read: {ex.Message} Nothing was stored.");
+            return Problems.Of(StatusCodes.Status400BadRequest, $"The {format.Label} cannot be read: {ex.Message.TrimEnd('.')}. Nothing was stored.");
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -138,12 +164,6 @@ public static class DatasetsApi
 
     private static ProblemHttpResult TooLarge(long limit) =>
         Problems.Of(StatusCodes.Status413PayloadTooLarge, $"Dataset files are limited to {limit} bytes (Datasets:MaxDatasetBytes).");
-
-    private static bool IsCsv(string? contentType) =>
-        contentType is not null
-        && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
-        && string.Equals(media.MediaType.Value, CsvContentType, StringComparison.OrdinalIgnoreCase)
-        && (media.Charset.Value is null || string.Equals(media.Charset.Value, "utf-8", StringComparison.OrdinalIgnoreCase));
 
     private static async Task<DatasetVersionInfo?> FindAsync(IGrainFactory grains, string name, int version) =>
         Names.IsValid(name) ? await grains.GetGrain<IDatasetGrain>(name).GetVersion(version) : null;
@@ -161,3 +181,29 @@ public static class DatasetsApi
 }
 
 public sealed record DatasetSummary(string Name, int LatestVersion, DateTimeOffset CreatedAt);
+
+/// <summary>A dataset file format: its name on a version, its media type, and its file extension.</summary>
+internal sealed record DatasetFormat(string Name, string ContentType, string Extension, string Label)
+{
+    public static readonly DatasetFormat Csv = new(DatasetsApi.CsvFormat, DatasetsApi.CsvContentType, ".csv", "CSV");
+    public static readonly DatasetFormat Parquet = new(DatasetsApi.ParquetFormat, DatasetsApi.ParquetContentType, ".parquet", "Parquet file");
+
+    /// <summary>The format a request's Content-Type names (CSV only as UTF-8), or null.</summary>
+    public static DatasetFormat? Of(string? contentType)
+    {
+        if (contentType is null || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media))
+        {
+            return null;
+        }
+
+        if (string.Equals(media.MediaType.Value, DatasetsApi.CsvContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            return media.Charset.Value is null || string.Equals(media.Charset.Value, "utf-8", StringComparison.OrdinalIgnoreCase) ? Csv : null;
+        }
+
+        return string.Equals(media.MediaType.Value, DatasetsApi.ParquetContentType, StringComparison.OrdinalIgnoreCase) ? Parquet : null;
+    }
+
+    /// <summary>The format a stored version was uploaded as.</summary>
+    public static DatasetFormat Named(string format) => format == Parquet.Name ? Parquet : Csv;
+}
