@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using MlGrid.Bench.Datasets;
 using MlGrid.Bench.Serving;
 using MlGrid.Bench.Tracking;
 using MlGrid.Inference;
@@ -16,6 +17,12 @@ if (args is ["serving", .. var servingArgs])
 if (args is ["tracking", .. var trackingArgs])
 {
     return await TrackingBenchmark.RunAsync(trackingArgs);
+}
+
+// `datasets`: CSV uploads of 100 MiB and 1 GiB through the gateway, with the control plane's memory measured.
+if (args is ["datasets", .. var datasetArgs])
+{
+    return await DatasetsBenchmark.RunAsync(datasetArgs);
 }
 
 // Otherwise: the inference engine the workers use (MlGrid.Inference.OnnxModel) on every execution provider this
@@ -127,7 +134,7 @@ internal sealed record BenchOptions(DevicePreference[] Devices, int[] Batches, T
                     output = args[i + 1];
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option {args[i]}; use --devices cpu,gpu --batches 1,8,32 --seconds 3 --out results.json, or {ServingOptions.Usage}");
+                    throw new ArgumentException($"Unknown option {args[i]}; use --devices cpu,gpu --batches 1,8,32 --seconds 3 --out results.json, or {ServingOptions.Usage}, or {DatasetsOptions.Usage}");
             }
         }
 
