@@ -85,7 +85,6 @@ internal static class MlflowExperimentsApi
         var id = request.RequiredString("experiment_id");
         var name = request.RequiredString("new_name");
         TrackingLimits.EnsureExperimentName(name);
-        await services.ExperimentAsync(id);
         await services.Grains.GetGrain<IExperimentGrain>(id).Rename(name);
         services.Context.SetAuditDetail($"experiment {id} renamed to '{name}'");
         return MlflowJson.Empty();
@@ -95,7 +94,6 @@ internal static class MlflowExperimentsApi
     {
         var request = await services.ReadAsync();
         var id = request.RequiredString("experiment_id");
-        await services.ExperimentAsync(id);
         await services.Grains.GetGrain<IExperimentGrain>(id).Delete();
         return MlflowJson.Empty();
     }
@@ -104,7 +102,6 @@ internal static class MlflowExperimentsApi
     {
         var request = await services.ReadAsync();
         var id = request.RequiredString("experiment_id");
-        await services.ExperimentAsync(id);
         await services.Grains.GetGrain<IExperimentGrain>(id).Restore();
         return MlflowJson.Empty();
     }
@@ -117,7 +114,6 @@ internal static class MlflowExperimentsApi
         var value = request.String("value") ?? "";
         TrackingLimits.EnsureTagKey(key);
         TrackingLimits.EnsureExperimentTagValue(key, value);
-        await services.ExperimentAsync(id);
         await services.Grains.GetGrain<IExperimentGrain>(id).SetTag(new TrackingTag(key, value));
         return MlflowJson.Empty();
     }

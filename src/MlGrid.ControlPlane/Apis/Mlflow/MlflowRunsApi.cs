@@ -61,7 +61,6 @@ internal static class MlflowRunsApi
 
         var runName = request.String("run_name");
         TrackingLimits.EnsureRunName(runName);
-        await services.RunAsync(runId);
         var info = await services.Grains.GetGrain<IRunGrain>(runId).Update(new RunUpdate(status, request.Long("end_time"), runName));
         return MlflowJson.Ok(new { run_info = RunInfoShape.From(info) });
     }
@@ -70,7 +69,6 @@ internal static class MlflowRunsApi
     {
         var request = await services.ReadAsync();
         var runId = request.RunId();
-        await services.RunAsync(runId);
         await services.Grains.GetGrain<IRunGrain>(runId).Delete();
         return MlflowJson.Empty();
     }
@@ -79,7 +77,6 @@ internal static class MlflowRunsApi
     {
         var request = await services.ReadAsync();
         var runId = request.RunId();
-        await services.RunAsync(runId);
         await services.Grains.GetGrain<IRunGrain>(runId).Restore();
         return MlflowJson.Empty();
     }
@@ -143,7 +140,6 @@ internal static class MlflowRunsApi
         var request = await services.ReadAsync();
         var runId = request.RunId();
         var key = request.RequiredString("key");
-        await services.RunAsync(runId);
         await services.Grains.GetGrain<IRunGrain>(runId).DeleteTag(key);
         return MlflowJson.Empty();
     }
@@ -187,16 +183,13 @@ internal static class MlflowRunsApi
             inputs.Add(await ReadDatasetInputAsync(services, input));
         }
 
-        await services.RunAsync(runId);
         await services.Grains.GetGrain<IRunGrain>(runId).LogInputs(inputs);
         return MlflowJson.Empty();
     }
 
-    private static async Task LogAsync(MlflowServices services, string runId, RunBatch batch)
-    {
-        await services.RunAsync(runId);
-        await services.Grains.GetGrain<IRunGrain>(runId).LogBatch(batch);
-    }
+    /// <summary>The run grain refuses unknown and deleted runs itself, so no read comes first.</summary>
+    private static Task LogAsync(MlflowServices services, string runId, RunBatch batch) =>
+        services.Grains.GetGrain<IRunGrain>(runId).LogBatch(batch);
 
     private static MetricPoint ReadMetric(JsonElement metric)
     {
