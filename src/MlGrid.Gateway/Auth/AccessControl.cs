@@ -74,6 +74,14 @@ internal sealed class AccessControl(
         {
             var ring = keys.Ring;
             var result = KeyCheck.Check(token, ring ?? KeyRing.Empty, _adminKey, time.GetUtcNow());
+            if (!result.Accepted && result.KeyId is { } keyId && ring is not null && !ring.Keys.ContainsKey(keyId))
+            {
+                // A key this ring has never seen may have been created a moment ago: look once more before refusing.
+                await keys.RefreshAsync();
+                ring = keys.Ring;
+                result = KeyCheck.Check(token, ring ?? KeyRing.Empty, _adminKey, time.GetUtcNow());
+            }
+
             if (!result.Accepted)
             {
                 if (ring is null && token.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal))

@@ -50,6 +50,7 @@ internal sealed class KeyRingFollower : BackgroundService, IKeyRingObserver
     {
         var registry = _registry();
         var reference = _reference(this);
+        _state.UseRefresher(() => FetchAsync(registry, stoppingToken));
         var subscribedUntil = DateTime.MinValue;
         DateTime? failingSince = null;
         var lastWarning = DateTime.MinValue;
@@ -102,6 +103,22 @@ internal sealed class KeyRingFollower : BackgroundService, IKeyRingObserver
         catch (Exception ex)
         {
             _logger.LogDebug(ex, "Unsubscribe on shutdown failed");
+        }
+    }
+
+    /// <summary>One on-demand fetch of a newer ring; a failure is left to the regular poll, which logs it.</summary>
+    private async Task FetchAsync(IKeyRegistryGrain registry, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (await registry.GetIfNewer(_state.Ring?.Version ?? -1).WaitAsync(CallTimeout, stoppingToken) is { } ring)
+            {
+                Apply(ring, "fetch");
+            }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogDebug(ex, "On-demand key ring fetch failed");
         }
     }
 
