@@ -1,6 +1,9 @@
 namespace MlGrid.Datasets;
 
-/// <summary>A dataset that cannot be read; the message says what is wrong and, where there is one, on which line.</summary>
+/// <summary>
+/// A dataset that cannot be read; the message says what is wrong and where: the line of a CSV, the row group and
+/// column of a Parquet file.
+/// </summary>
 public sealed class DatasetFormatException : Exception
 {
     public DatasetFormatException()
@@ -20,6 +23,6 @@ public sealed class DatasetFormatException : Exception
         Line = line;
     }
 
-    /// <summary>The 1-based physical line the problem is on, or null when it is about the file as a whole.</summary>
+    /// <summary>The 1-based physical line of a CSV the problem is on, or null (Parquet, or the file as a whole).</summary>
     public long? Line { get; }
 }

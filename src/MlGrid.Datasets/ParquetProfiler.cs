@@ -31,7 +31,9 @@ namespace MlGrid.Datasets;
 /// <para>
 /// Only flat columns (one value per row) are profiled: a file with a list, map, struct or repeated column is
 /// refused, naming the column. Errors are <see cref="DatasetFormatException"/>s saying what is wrong and, for data
-/// that cannot be read, in which row group (1-based) and column.
+/// that cannot be read, in which row group (1-based) and column. The footer is checked before Parquet.Net reads it,
+/// and every column chunk's reads are bounded (<see cref="ParquetFooter"/>, <see cref="GuardedReadStream"/>), so a
+/// damaged file is refused rather than hanging or overflowing the stack.
 /// </para>
 /// </summary>
 public static class ParquetProfiler
@@ -102,7 +104,7 @@ public static class ParquetProfiler
                 foreach (var column in columns)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var compressed = CheckChunk(rowGroup, column, (int)count, where, options);
+                    var compressed = Math.Min(CheckChunk(rowGroup, column, (int)count, where, options), parquet.Length);
                     try
                     {
                         // Pages are found by following sizes in their headers; damaged sizes must not read forever.

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Azure;
+using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using MlGrid.Contracts;
@@ -11,6 +12,18 @@ public sealed class ArtifactStore(BlobServiceClient blobs)
 {
     private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(StorageNames.ArtifactContainer);
     private volatile bool _containerReady;
+
+    /// <summary>
+    /// How a file is sent: up to 8 MiB in one request, above that in 8 MiB blocks, two at a time. With the SDK's
+    /// defaults (one request up to 256 MiB, then several blocks in flight at once) storing a large dataset took
+    /// about 70 MiB more memory than storing a small one; this keeps it to two blocks whatever the file.
+    /// </summary>
+    private static readonly StorageTransferOptions UploadTransfer = new()
+    {
+        InitialTransferSize = 8 * 1024 * 1024,
+        MaximumTransferSize = 8 * 1024 * 1024,
+        MaximumConcurrency = 2,
+    };
 
     public static string BlobName(string sha256) => $"sha256/{sha256}";
 
@@ -25,6 +38,7 @@ public sealed class ArtifactStore(BlobServiceClient blobs)
             await blob.UploadAsync(file, new BlobUploadOptions
             {
                 Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+                TransferOptions = UploadTransfer,
             }, cancellationToken);
             return true;
         }

@@ -46,15 +46,14 @@ internal static class DatasetsBenchmark
             results.Add(await MeasureAsync(size, options));
         }
 
-        var ratio = results.Count > 1 && results[0].ControlPlane.GrowthBytes > 0
-            ? (double)results[^1].ControlPlane.GrowthBytes / results[0].ControlPlane.GrowthBytes
-            : (double?)null;
-        Print(results, ratio);
+        var ratio = Ratio(results, r => r.ControlPlane.GrowthBytes);
+        var streamingRatio = Ratio(results, r => r.ControlPlaneGrowthWhileSendingBytes);
+        Print(results, ratio, streamingRatio);
 
         if (options.Output is { } path)
         {
             var report = new DatasetsReport("datasets", startedAt, Environment.ProcessorCount,
-                System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, results, ratio);
+                System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription, results, ratio, streamingRatio);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, JsonOptions));
             Console.WriteLine($"Results written to {path}");
@@ -85,21 +84,24 @@ internal static class DatasetsBenchmark
         var gwBaseline = gateway.Resident();
         var exact = controlPlane.TryResetPeak() & gateway.TryResetPeak();
         using var sampling = new CancellationTokenSource();
-        var cpSampled = cpBaseline;
-        var gwSampled = gwBaseline;
+        var samples = new List<MemorySample>();
+        var started = Stopwatch.GetTimestamp();
         var sampler = Task.Run(async () =>
         {
             while (!sampling.IsCancellationRequested)
             {
-                cpSampled = Math.Max(cpSampled, controlPlane.Resident());
-                gwSampled = Math.Max(gwSampled, gateway.Resident());
+                var sample = new MemorySample(Stopwatch.GetElapsedTime(started).TotalSeconds, controlPlane.Resident(), gateway.Resident());
+                lock (samples)
+                {
+                    samples.Add(sample);
+                }
+
                 await Task.Delay(SampleEvery, CancellationToken.None);
             }
         });
 
         var body = new GeneratedCsvStream(sizeMiB * MiB);
         var cpuBefore = processes.Take();
-        var started = Stopwatch.GetTimestamp();
         var version = await UploadAsync(client, $"bench-{sizeMiB}mib", body);
         var ended = Stopwatch.GetTimestamp();
         var cpu = ProcessCpu.Between(cpuBefore, processes.Take(), 1);
@@ -114,6 +116,10 @@ internal static class DatasetsBenchmark
 
         var seconds = Stopwatch.GetElapsedTime(started, ended).TotalSeconds;
         var bodySeconds = Stopwatch.GetElapsedTime(started, body.EndedAt).TotalSeconds;
+        var cpSampled = samples.Max(m => m.ControlPlaneBytes);
+        var gwSampled = samples.Max(m => m.GatewayBytes);
+        var cpWhileSending = samples.Where(m => m.Seconds <= bodySeconds).Select(m => m.ControlPlaneBytes).DefaultIfEmpty(cpBaseline).Max();
+        var cpAfterSending = samples.Where(m => m.Seconds > bodySeconds).Select(m => m.ControlPlaneBytes).DefaultIfEmpty(cpBaseline).Max();
         var result = new UploadResult(
             sizeMiB,
             body.BytesRead,
@@ -125,14 +131,23 @@ internal static class DatasetsBenchmark
             exact ? "VmHWM after clear_refs, and VmRSS every 50 ms" : "VmRSS every 50 ms",
             Memory(controlPlane, cpBaseline, exact, cpSampled),
             Memory(gateway, gwBaseline, exact, gwSampled),
-            cpu.Shares.Select(s => new RoleCpu(s.Role, Math.Round(s.CpuSeconds, 1), Math.Round(s.Cores, 2))).ToList());
+            Math.Max(0, cpWhileSending - cpBaseline),
+            Math.Max(0, cpAfterSending - cpBaseline),
+            cpu.Shares.Select(s => new RoleCpu(s.Role, Math.Round(s.CpuSeconds, 1), Math.Round(s.Cores, 2))).ToList(),
+            Timeline(samples));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[{sizeMiB} MiB] {result.Bytes:N0} bytes, {rows:N0} rows in {seconds:N1} s ({result.MiBPerSecond:N1} MiB/s; body sent after {bodySeconds:N1} s); " +
             $"control plane {Mib(result.ControlPlane.BaselineBytes)} → peak {Mib(result.ControlPlane.PeakBytes)} MiB (+{Mib(result.ControlPlane.GrowthBytes)}), " +
-            $"gateway +{Mib(result.Gateway.GrowthBytes)} MiB"));
+            $"gateway +{Mib(result.Gateway.GrowthBytes)} MiB; control plane sampled: +{Mib(result.ControlPlaneGrowthWhileSendingBytes)} MiB while the body streamed, " +
+            $"+{Mib(result.ControlPlaneGrowthAfterSendingBytes)} MiB after (storing, committing)"));
+        Console.WriteLine("  control-plane RSS, MiB, every second: " + string.Join(" ", result.ControlPlaneTimelineMiB.Select(v => v.ToString(CultureInfo.InvariantCulture))));
         Console.WriteLine("  CPU seconds: " + string.Join(", ", result.Cpu.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Role} {c.CpuSeconds:N1}"))));
         return result;
     }
+
+    /// <summary>The control plane's resident set at each whole second of the upload, in MiB.</summary>
+    private static List<int> Timeline(List<MemorySample> samples) =>
+        [.. samples.GroupBy(m => (int)m.Seconds).OrderBy(g => g.Key).Select(g => (int)(g.Max(m => m.ControlPlaneBytes) / MiB))];
 
     private static MemoryFigures Memory(ProcessMemory process, long baseline, bool exact, long sampled)
     {
@@ -160,26 +175,34 @@ internal static class DatasetsBenchmark
             ? pids.MaxBy(pid => new ProcessMemory(pid).Resident())
             : throw new InvalidOperationException($"No {role} process was found under this one.");
 
-    private static void Print(List<UploadResult> results, double? ratio)
+    /// <summary>The last upload's figure over the first's: 1 when memory does not grow with the file.</summary>
+    private static double? Ratio(List<UploadResult> results, Func<UploadResult, long> growth) =>
+        results.Count > 1 && growth(results[0]) > 0 ? (double)growth(results[^1]) / growth(results[0]) : null;
+
+    private static void Print(List<UploadResult> results, double? ratio, double? streamingRatio)
     {
         Console.WriteLine();
-        Console.WriteLine("| upload | rows | seconds | MiB/s | control plane: baseline → peak RSS | growth | gateway growth |");
-        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| upload | rows | seconds | MiB/s | control plane: baseline → peak RSS | growth | while the body streamed | after (storing) | gateway growth |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.SizeMiB} MiB | {r.Rows:N0} | {r.Seconds:N1} | {r.MiBPerSecond:N1} | {Mib(r.ControlPlane.BaselineBytes)} → {Mib(r.ControlPlane.PeakBytes)} MiB | {Mib(r.ControlPlane.GrowthBytes)} MiB | {Mib(r.Gateway.GrowthBytes)} MiB |"));
+                $"| {r.SizeMiB} MiB | {r.Rows:N0} | {r.Seconds:N1} | {r.MiBPerSecond:N1} | {Mib(r.ControlPlane.BaselineBytes)} → {Mib(r.ControlPlane.PeakBytes)} MiB | {Mib(r.ControlPlane.GrowthBytes)} MiB | " +
+                $"{Mib(r.ControlPlaneGrowthWhileSendingBytes)} MiB | {Mib(r.ControlPlaneGrowthAfterSendingBytes)} MiB | {Mib(r.Gateway.GrowthBytes)} MiB |"));
         }
 
         if (ratio is { } value)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Control-plane memory growth, {results[^1].SizeMiB} MiB over {results[0].SizeMiB} MiB: {value:N2} (1 = flat; the file is {(double)results[^1].Bytes / results[0].Bytes:N1}× larger)"));
+                $"Control-plane memory growth, {results[^1].SizeMiB} MiB over {results[0].SizeMiB} MiB (the file is {(double)results[^1].Bytes / results[0].Bytes:N1}× larger; 1 = flat): " +
+                $"{value:N2} at the peak, {streamingRatio ?? double.NaN:N2} while the body streamed (hashed, profiled, spooled)"));
         }
     }
 
     private static string Mib(long bytes) => (bytes / (double)MiB).ToString("N0", CultureInfo.InvariantCulture);
 }
+
+internal sealed record MemorySample(double Seconds, long ControlPlaneBytes, long GatewayBytes);
 
 internal sealed record MemoryFigures(int Pid, long BaselineBytes, long PeakBytes, long GrowthBytes, long AfterBytes);
 
@@ -196,7 +219,10 @@ internal sealed record UploadResult(
     string PeakSource,
     MemoryFigures ControlPlane,
     MemoryFigures Gateway,
-    IReadOnlyList<RoleCpu> Cpu);
+    long ControlPlaneGrowthWhileSendingBytes,
+    long ControlPlaneGrowthAfterSendingBytes,
+    IReadOnlyList<RoleCpu> Cpu,
+    IReadOnlyList<int> ControlPlaneTimelineMiB);
 
 internal sealed record DatasetsReport(
     string Mode,
@@ -204,4 +230,5 @@ internal sealed record DatasetsReport(
     int ProcessorCount,
     string Runtime,
     IReadOnlyList<UploadResult> Uploads,
-    double? ControlPlaneGrowthRatio);
+    double? ControlPlaneGrowthRatio,
+    double? ControlPlaneGrowthRatioWhileSending);
