@@ -8,6 +8,8 @@ public sealed class ModelCatalogGrain(
 {
     public Task Add(string name) => Catalog.AddAsync(state, name);
 
+    public Task Remove(string name) => Catalog.RemoveAsync(state, name);
+
     public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Names]);
 }
 
@@ -17,13 +19,7 @@ public sealed class EndpointCatalogGrain(
 {
     public Task Add(string name) => Catalog.AddAsync(state, name);
 
-    public async Task Remove(string name)
-    {
-        if (state.State.Names.Remove(name))
-        {
-            await state.WriteStateAsync();
-        }
-    }
+    public Task Remove(string name) => Catalog.RemoveAsync(state, name);
 
     public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Names]);
 }
@@ -41,6 +37,22 @@ internal static class Catalog
             catch
             {
                 state.State.Names.Remove(name);
+                throw;
+            }
+        }
+    }
+
+    public static async Task RemoveAsync(IPersistentState<CatalogState> state, string name)
+    {
+        if (state.State.Names.Remove(name))
+        {
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.Names.Add(name);
                 throw;
             }
         }

@@ -62,13 +62,20 @@ public sealed class EndpointGrain(
             var version = await GrainFactory.GetGrain<IModelGrain>(deployment.Model).GetVersion(deployment.Version)
                 ?? throw RequestException.Invalid(
                     $"Deployment '{deployment.Name}': model '{deployment.Model}' has no version or alias '{deployment.Version}'.");
+            if (version is not { Sha256: { } sha256, Signature: { } signature })
+            {
+                throw RequestException.Invalid(
+                    $"Deployment '{deployment.Name}': model '{deployment.Model}' version {version.Version} has no ONNX file, so it cannot be served " +
+                    $"({version.StatusMessage ?? "no ONNX file was found in its source"}). Register a version whose artifacts hold a .onnx file.");
+            }
+
             resolved.Add(new ResolvedDeployment(
                 deployment.Name,
                 deployment.Model,
                 deployment.Version,
                 version.Version,
-                version.Sha256,
-                version.Signature,
+                sha256,
+                signature,
                 deployment.Replicas,
                 deployment.Device,
                 weights[deployment.Name],

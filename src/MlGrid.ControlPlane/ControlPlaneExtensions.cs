@@ -25,6 +25,8 @@ public static class ControlPlaneExtensions
             .BindConfiguration(DatasetUploadOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<ModelFiles>();
+        builder.Services.AddSingleton<MlflowModelSources>();
         builder.Services.AddMlflowArtifacts();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<RequestExceptionHandler>();

@@ -21,6 +21,7 @@ public static class AccessPolicy
         "logged-models/search",
         "model-versions/search",
         "registered-models/search",
+        "registered-models/get-latest-versions",
     };
 
     /// <summary>The rule for a call, or null when it is public (health probes, server metadata).</summary>

@@ -18,6 +18,9 @@ public static partial class TrackingLimits
     public const int MaxParamsTagsPerBatch = 100;
     public const int MaxEntitiesPerBatch = 1000;
     public const int MaxDatasetsPerRequest = 1000;
+    public const int MaxRegistryTagValueLength = 5000;
+    public const int MaxDescriptionLength = 5000;
+    public const int MaxModelSourceLength = 1000;
 
     public static void EnsureMetricKey(string? key) => EnsureKey(key, "metric");
 
@@ -30,6 +33,13 @@ public static partial class TrackingLimits
     public static void EnsureTagValue(string key, string? value) => EnsureLength(value, MaxTagValueLength, $"tag '{key}'");
 
     public static void EnsureExperimentTagValue(string key, string? value) => EnsureLength(value, MaxExperimentTagValueLength, $"experiment tag '{key}'");
+
+    /// <summary>A tag value on a registered model or a model version.</summary>
+    public static void EnsureRegistryTagValue(string key, string? value) => EnsureLength(value, MaxRegistryTagValueLength, $"tag '{key}'");
+
+    public static void EnsureDescription(string? description) => EnsureLength(description, MaxDescriptionLength, "description");
+
+    public static void EnsureModelSource(string? source) => EnsureLength(source, MaxModelSourceLength, "source");
 
     public static void EnsureRunName(string? name) => EnsureLength(name, MaxRunNameLength, "run name");
 

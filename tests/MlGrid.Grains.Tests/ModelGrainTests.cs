@@ -39,7 +39,7 @@ public sealed class ModelGrainTests(ClusterFixture fixture)
         Assert.Equal(2, info.LatestVersion);
         Assert.Equal([1, 2], info.Versions.Select(v => v.Version));
         Assert.Equal(TestData.ModelFile(1).Sha256, info.Versions[0].Sha256);
-        Assert.Equal("input", Assert.Single(info.Versions[1].Signature.Inputs).Name);
+        Assert.Equal("input", Assert.Single(info.Versions[1].Signature!.Inputs).Name);
         Assert.Empty(info.Aliases);
     }
 

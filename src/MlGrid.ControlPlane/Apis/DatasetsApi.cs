@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Microsoft.OpenApi;
 using MlGrid.Contracts;
 using MlGrid.Datasets;
 using MlGrid.Hosting;
@@ -24,21 +23,7 @@ public static class DatasetsApi
         var api = app.MapGroup("/api/v1/datasets").WithTags("Datasets");
         api.MapGet("/", ListDatasets);
         api.MapGet("/{name}", GetDataset);
-        // The body's types are documented, not declared with Accepts: routing would answer any other type with a bare
-        // 415 before the handler could say which types it takes.
-        api.MapPost("/{name}/versions", UploadVersion).DisableAntiforgery().AddOpenApiOperationTransformer((operation, _, _) =>
-        {
-            operation.RequestBody = new OpenApiRequestBody
-            {
-                Required = true,
-                Content = new Dictionary<string, OpenApiMediaType>
-                {
-                    [CsvContentType] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
-                    [ParquetContentType] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
-                },
-            };
-            return Task.CompletedTask;
-        });
+        api.MapPost("/{name}/versions", UploadVersion).DisableAntiforgery().DocumentRawBody(CsvContentType, ParquetContentType);
         api.MapGet("/{name}/versions/{version:int}", GetVersion);
         api.MapGet("/{name}/versions/{version:int}/content", GetContent);
         return api;

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -17,7 +16,7 @@ public static class ModelsApi
         var api = app.MapGroup("/api/v1/models").WithTags("Models");
         api.MapGet("/", ListModels);
         api.MapGet("/{name}", GetModel);
-        api.MapPost("/{name}/versions", UploadVersion).Accepts<Stream>(OnnxContentType).DisableAntiforgery();
+        api.MapPost("/{name}/versions", UploadVersion).DisableAntiforgery().DocumentRawBody(OnnxContentType);
         api.MapGet("/{name}/versions/{version}", GetVersion);
         api.MapGet("/{name}/versions/{version}/content", GetContent);
         api.MapPut("/{name}/aliases/{alias}", SetAlias);
@@ -30,7 +29,7 @@ public static class ModelsApi
         var names = await grains.GetGrain<IModelCatalogGrain>(IModelCatalogGrain.Key).List();
         var models = await Task.WhenAll(names.Select(n => grains.GetGrain<IModelGrain>(n).Get()));
         return TypedResults.Ok(models.OfType<ModelInfo>()
-            .Select(m => new ModelSummary(m.Name, m.LatestVersion, m.Aliases, m.CreatedAt))
+            .Select(m => new ModelSummary(m.Name, m.LatestVersion, m.Aliases, m.CreatedAt, m.Description))
             .ToList());
     }
 
@@ -42,7 +41,8 @@ public static class ModelsApi
         }
 
         return TypedResults.Ok(new ModelResponse(model.Name, model.LatestVersion, model.Aliases, model.CreatedAt,
-            model.Versions.Select(ModelVersionResponse.From).ToList()));
+            model.Versions.Select(ModelVersionResponse.From).ToList(), model.Description,
+            model.Tags.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal)));
     }
 
     public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> GetVersion(string name, string version, IGrainFactory grains)
@@ -62,22 +62,27 @@ public static class ModelsApi
             return Problems.Of(StatusCodes.Status404NotFound, $"Model '{name}' has no version or alias '{version}'.");
         }
 
-        var stream = await artifacts.OpenReadAsync(found.Sha256, cancellationToken);
+        if (found.Sha256 is not { } sha256)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound,
+                $"Model '{name}' version {found.Version} has no ONNX file ({found.StatusMessage ?? "none was found in its source"}); its MLflow source is {found.Source}.");
+        }
+
+        var stream = await artifacts.OpenReadAsync(sha256, cancellationToken);
         if (stream is null)
         {
             return Problems.Of(StatusCodes.Status503ServiceUnavailable, $"The file of model '{name}' version {found.Version} is missing from storage.");
         }
 
         return TypedResults.Stream(stream, OnnxContentType, $"{name}-v{found.Version}.onnx",
-            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{found.Sha256}\""));
+            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{sha256}\""));
     }
 
     public static async Task<Results<Created<ModelVersionResponse>, ProblemHttpResult>> UploadVersion(
         string name,
         HttpContext context,
         IGrainFactory grains,
-        ArtifactStore artifacts,
-        IOptions<ModelUploadOptions> options,
+        ModelFiles files,
         ILogger<ModelUploadOptions> logger,
         CancellationToken cancellationToken)
     {
@@ -93,7 +98,7 @@ public static class ModelsApi
                 $"Send the ONNX file as the raw request body with Content-Type: {OnnxContentType}.");
         }
 
-        var limit = options.Value.MaxModelBytes;
+        var limit = files.MaxBytes;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
             bodySize.MaxRequestBodySize = limit;
@@ -104,57 +109,21 @@ public static class ModelsApi
             return Problems.Of(StatusCodes.Status413PayloadTooLarge, $"Model files are limited to {limit} bytes.");
         }
 
-        Directory.CreateDirectory(options.Value.SpoolDirectory);
-        var spool = Path.Combine(options.Value.SpoolDirectory, Guid.NewGuid().ToString("N") + ".onnx");
         try
         {
-            var (sha256, size) = await UploadSpool.SpoolAsync(context.Request.Body, spool, limit, null, cancellationToken);
-            if (size == 0)
+            var (file, problem) = await files.StoreAsync(context.Request.Body, "The request body", cancellationToken);
+            if (file is null)
             {
-                return Problems.Of(StatusCodes.Status400BadRequest, "The request body is empty; send the ONNX file's bytes.");
+                return Problems.Of(problem!.Status, problem.Message);
             }
 
-            if (size > limit)
-            {
-                return Problems.Of(StatusCodes.Status413PayloadTooLarge, $"Model files are limited to {limit} bytes.");
-            }
-
-            var created = await artifacts.PutIfAbsentAsync(sha256, spool, cancellationToken);
-            ModelSignature signature;
-            try
-            {
-                signature = await grains.GetGrain<IModelInspectorGrain>(Random.Shared.NextInt64()).Inspect(sha256);
-            }
-            catch (RequestException refused)
-            {
-                // Bytes that do not load are never referenced by a version: remove them if this upload stored them.
-                if (created)
-                {
-                    await artifacts.DeleteAsync(sha256, CancellationToken.None);
-                }
-
-                return Problems.Of(StatusCodes.Status400BadRequest, refused.Message);
-            }
-            catch (Exception ex)
-            {
-                // A transient failure keeps the stored bytes: a concurrent upload of the same file may already use them.
-
-                logger.LogError(ex, "No worker could inspect model {Model} ({Sha256})", name, sha256);
-                return Problems.Of(StatusCodes.Status503ServiceUnavailable,
-                    "No worker could read the model's signature; check that a worker silo is running and try again.");
-            }
-
-            var version = await grains.GetGrain<IModelGrain>(name).AddVersion(new NewModelVersion(sha256, size, signature));
-            logger.LogInformation("Model {Model} version {Version} registered ({Sha256}, {Size} bytes)", name, version.Version, sha256, size);
+            var version = await grains.GetGrain<IModelGrain>(name).AddVersion(new NewModelVersion(file.Sha256, file.SizeBytes, file.Signature));
+            logger.LogInformation("Model {Model} version {Version} registered ({Sha256}, {Size} bytes)", name, version.Version, file.Sha256, file.SizeBytes);
             return TypedResults.Created($"/api/v1/models/{name}/versions/{version.Version}", ModelVersionResponse.From(version));
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Problems.Of(StatusCodes.Status413PayloadTooLarge, $"Model files are limited to {limit} bytes.");
-        }
-        finally
-        {
-            File.Delete(spool);
         }
     }
 

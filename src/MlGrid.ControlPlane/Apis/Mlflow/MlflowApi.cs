@@ -16,6 +16,7 @@ public static class MlflowApi
         MlflowExperimentsApi.Map(mlflow);
         MlflowRunsApi.Map(mlflow);
         MlflowMetricsApi.Map(mlflow);
+        MlflowRegistryApi.Map(mlflow);
         mlflow.MapGet("/artifacts/list", ListRunArtifacts);
         mlflow.Map("/{**rest}", NotAnMlflowCall);
         return mlflow;

@@ -24,16 +24,18 @@ internal sealed class MlflowRequest
 
     public static async Task<MlflowRequest> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsDelete(request.Method))
+        if (HttpMethods.IsGet(request.Method))
         {
             return new MlflowRequest(default, request.Query);
         }
 
+        // MLflow's clients send DELETE calls (registered-models/delete, alias…) with a JSON body; others put the
+        // fields in the query string.
         using var buffer = new MemoryStream();
         await request.Body.CopyToAsync(buffer, cancellationToken);
         if (buffer.Length == 0)
         {
-            return new MlflowRequest(default, null);
+            return new MlflowRequest(default, HttpMethods.IsDelete(request.Method) ? request.Query : null);
         }
 
         try
@@ -125,6 +127,14 @@ internal sealed class MlflowRequest
             _ => throw Invalid(name, element, "a number"),
         };
     }
+
+    /// <summary>A boolean as JSON <c>true</c>/<c>false</c> or the strings "true"/"false"; null when absent.</summary>
+    public bool? Bool(string name) => String(name) switch
+    {
+        null or "" => null,
+        var text when bool.TryParse(text, out var value) => value,
+        var text => throw new TrackingException($"Invalid value '{text}' for parameter '{name}' supplied: expected true or false."),
+    };
 
     public IReadOnlyList<string> StringList(string name)
     {

@@ -88,3 +88,65 @@ internal sealed record RunShape(RunInfoShape Info, RunDataShape Data, RunInputsS
             TagShape.From(i.Tags),
             new DatasetShape(i.Name, i.Digest, i.SourceType, i.Source, i.Schema, i.Profile))))));
 }
+
+internal sealed record ModelVersionShape(
+    string Name,
+    string Version,
+    long CreationTimestamp,
+    long LastUpdatedTimestamp,
+    string CurrentStage,
+    string? Description,
+    string Source,
+    string? RunId,
+    string Status,
+    string? StatusMessage,
+    List<TagShape>? Tags,
+    List<string>? Aliases)
+{
+    /// <summary>MLflow's source URI; a version uploaded to <c>/api/v1/models</c> names its content URL.</summary>
+    public static string SourceOf(ModelVersionInfo v) =>
+        v.Source ?? $"/api/v1/models/{v.Name}/versions/{v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)}/content";
+
+    public static ModelVersionShape From(ModelVersionInfo v) => new(
+        v.Name,
+        v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        v.CreatedAt.ToUnixTimeMilliseconds(),
+        v.UpdatedAt.ToUnixTimeMilliseconds(),
+        v.Stage,
+        v.Description,
+        SourceOf(v),
+        v.RunId,
+        "READY",
+        v.StatusMessage,
+        TagShape.From(v.Tags),
+        MlflowJson.NullIfEmpty(v.Aliases));
+}
+
+internal sealed record AliasShape(string Alias, string Version);
+
+internal sealed record RegisteredModelShape(
+    string Name,
+    long CreationTimestamp,
+    long LastUpdatedTimestamp,
+    string? Description,
+    List<ModelVersionShape>? LatestVersions,
+    List<TagShape>? Tags,
+    List<AliasShape>? Aliases)
+{
+    /// <summary>The highest version in each stage that has one, in stage order, as MLflow's <c>latest_versions</c>.</summary>
+    public static IEnumerable<ModelVersionInfo> LatestPerStage(ModelInfo model) =>
+        ModelStages.All
+            .Select(stage => model.Versions.Where(v => v.Stage == stage).MaxBy(v => v.Version))
+            .OfType<ModelVersionInfo>();
+
+    public static RegisteredModelShape From(ModelInfo m) => new(
+        m.Name,
+        m.CreatedAt.ToUnixTimeMilliseconds(),
+        m.UpdatedAt.ToUnixTimeMilliseconds(),
+        m.Description,
+        MlflowJson.NullIfEmpty(LatestPerStage(m).Select(ModelVersionShape.From)),
+        TagShape.From(m.Tags),
+        MlflowJson.NullIfEmpty(m.Aliases
+            .OrderBy(a => a.Key, StringComparer.Ordinal)
+            .Select(a => new AliasShape(a.Key, a.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+}
