@@ -16,6 +16,21 @@ internal sealed class Mlflow(HttpClient client)
         return (response.StatusCode, await ReadAsync(response));
     }
 
+    /// <summary>A PATCH or DELETE with a JSON body, as MLflow's clients send registry updates and deletes.</summary>
+    public async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string path, object body)
+    {
+        using var request = new HttpRequestMessage(method, Prefix + path) { Content = JsonContent.Create(body) };
+        using var response = await client.SendAsync(request);
+        return (response.StatusCode, await ReadAsync(response));
+    }
+
+    public async Task<JsonElement> OkSendAsync(HttpMethod method, string path, object body)
+    {
+        var (status, json) = await SendAsync(method, path, body);
+        Assert.True(status == HttpStatusCode.OK, $"{method} {path}: {(int)status} {json}");
+        return json;
+    }
+
     public async Task<(HttpStatusCode Status, JsonElement Body)> PostRawAsync(string path, string json)
     {
         using var content = new StringContent(json, Encoding.UTF8, "application/json");

@@ -11,7 +11,7 @@ public sealed class RestartTests
     private const string AdminKey = "restart-admin-key-0123456789";
 
     [Fact]
-    public async Task After_a_full_restart_models_aliases_and_endpoints_are_back_and_answer_identically()
+    public async Task After_a_full_restart_models_aliases_endpoints_datasets_and_mlflow_state_are_back_and_answer_identically()
     {
         var dataDirectory = MlGridApp.NewDataDirectory();
         var request = new { inputs = new[] { new { name = "input", datatype = "FP32", shape = new[] { 2, 3 }, data = new[] { 1f, 2f, 3f, 4f, 5f, 6f } } } };
@@ -25,6 +25,8 @@ public sealed class RestartTests
         string runBefore;
         string historyBefore;
         string experimentBefore;
+        string registeredBefore;
+        string versionBefore;
         const string Csv = "x,y\n1,a\n2,b\n";
 
         // MLflow artifacts kept by the artifact proxy: a model file under a run's artifact root, and the root's listing.
@@ -77,6 +79,15 @@ public sealed class RestartTests
             historyBefore = (await mlflow.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=loss")).GetRawText();
             experimentBefore = (await mlflow.OkGetAsync($"experiments/get?experiment_id={experimentId}")).GetRawText();
 
+            // MLflow's model registry, before the restart: a registered model with an ONNX version from the run, tagged and aliased.
+            await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/onnx/model.onnx", TestModels.Linear());
+            await mlflow.OkAsync("registered-models/create", new { name = "restart-registry", tags = new[] { new { key = "team", value = "risk" } }, description = "kept" });
+            await mlflow.OkAsync("model-versions/create", new { name = "restart-registry", source = $"mlflow-artifacts:/{ArtifactRoot}/onnx", run_id = runId });
+            await mlflow.OkAsync("model-versions/transition-stage", new { name = "restart-registry", version = "1", stage = "Staging", archive_existing_versions = false });
+            await mlflow.OkAsync("registered-models/alias", new { name = "restart-registry", alias = "candidate", version = "1" });
+            registeredBefore = (await mlflow.OkGetAsync("registered-models/get?name=restart-registry")).GetRawText();
+            versionBefore = (await mlflow.OkGetAsync("model-versions/get?name=restart-registry&version=1")).GetRawText();
+
             auditEntries = await VerifiedAuditEntriesAsync(app);
         }
 
@@ -105,6 +116,14 @@ public sealed class RestartTests
             Assert.Equal(historyBefore, (await mlflowAfter.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=loss")).GetRawText());
             var lineage = JsonDocument.Parse(await app.Gateway.GetStringAsync("/api/v1/datasets/training/versions/1/lineage")).RootElement;
             Assert.Equal(runId, Assert.Single(lineage.GetProperty("runs").EnumerateArray()).GetProperty("runId").GetString());
+            var madeFrom = Assert.Single(lineage.GetProperty("modelVersions").EnumerateArray());
+            Assert.Equal("restart-registry", madeFrom.GetProperty("name").GetString());
+
+            // MLflow's model registry, after the restart: the same model and version, and numbering goes on.
+            Assert.Equal(registeredBefore, (await mlflowAfter.OkGetAsync("registered-models/get?name=restart-registry")).GetRawText());
+            Assert.Equal(versionBefore, (await mlflowAfter.OkGetAsync("model-versions/get?name=restart-registry&version=1")).GetRawText());
+            var secondVersion = await mlflowAfter.OkAsync("model-versions/create", new { name = "restart-registry", source = $"mlflow-artifacts:/{ArtifactRoot}/onnx" });
+            Assert.Equal("2", secondVersion.GetProperty("model_version").GetProperty("version").GetString());
             Mlflow.AssertError(await mlflowAfter.PostAsync("experiments/create", new { name = "restart-tracking" }), HttpStatusCode.BadRequest, "RESOURCE_ALREADY_EXISTS");
             await mlflowAfter.OkAsync("runs/log-metric", new { run_id = runId, key = "loss", value = 0.0001, timestamp = 7000, step = 500 });
             var history = await mlflowAfter.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=loss");

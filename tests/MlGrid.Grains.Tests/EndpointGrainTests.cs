@@ -44,6 +44,20 @@ public sealed class EndpointGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Apply_refuses_a_model_version_without_an_onnx_file()
+    {
+        var model = TestData.UniqueName("model");
+        await _client.GetGrain<IModelGrain>(model).AddVersion(new NewModelVersion(null, 0, null, "s3://bucket/model", StatusMessage: "kept as a reference"));
+        var endpoint = _client.GetGrain<IEndpointGrain>(TestData.UniqueName("endpoint"));
+
+        var error = await TestData.RefusedAsync(RequestErrorKind.Invalid, () => endpoint.Apply(TestData.Spec(TestData.Deployment(model))));
+
+        Assert.Contains("no ONNX file", error.Message, StringComparison.Ordinal);
+        Assert.Contains("kept as a reference", error.Message, StringComparison.Ordinal);
+        Assert.Null(await endpoint.Get());
+    }
+
+    [Fact]
     public async Task Apply_refuses_unknown_model()
     {
         var missing = TestData.UniqueName("missing");

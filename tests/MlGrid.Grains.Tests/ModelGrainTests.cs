@@ -214,4 +214,123 @@ public sealed class ModelGrainTests(ClusterFixture fixture)
 
         await TestData.RefusedAsync(RequestErrorKind.Invalid, () => model.AddVersion(TestData.ModelFile(1)));
     }
+
+    [Fact]
+    public async Task Register_creates_a_model_without_versions_once()
+    {
+        var model = NewModel();
+
+        var registered = await model.Register("churn", [new TrackingTag("team", "risk")]);
+
+        Assert.Null(registered.LatestVersion);
+        Assert.Empty(registered.Versions);
+        Assert.Equal("churn", registered.Description);
+        Assert.Equal([new TrackingTag("team", "risk")], registered.Tags);
+        Assert.Contains(model.GetPrimaryKeyString(), await _client.GetGrain<IModelCatalogGrain>(IModelCatalogGrain.Key).List());
+        await TestData.RefusedAsync(RequestErrorKind.AlreadyExists, () => model.Register(null, []));
+        Assert.Equal(1, (await model.AddVersion(TestData.ModelFile(1))).Version);
+        await TestData.RefusedAsync(RequestErrorKind.AlreadyExists, () => model.Register(null, []));
+    }
+
+    [Fact]
+    public async Task Calls_on_a_model_that_is_not_registered_are_refused_and_register_nothing()
+    {
+        var model = NewModel();
+
+        await TestData.RefusedAsync(RequestErrorKind.NotFound, () => model.Describe("x"));
+        await TestData.RefusedAsync(RequestErrorKind.NotFound, () => model.SetTag(new TrackingTag("k", "v")));
+        await TestData.RefusedAsync(RequestErrorKind.NotFound, () => model.Delete());
+        await TestData.RefusedAsync(RequestErrorKind.NotFound, () => model.DescribeVersion(1, "x"));
+        await TestData.RefusedAsync(RequestErrorKind.NotFound, () => model.TransitionStage(1, ModelStages.Staging, false));
+
+        Assert.Null(await model.Get());
+    }
+
+    [Fact]
+    public async Task A_deleted_version_is_gone_with_its_aliases_and_its_number_is_not_given_again()
+    {
+        var model = NewModel();
+        await model.AddVersion(TestData.ModelFile(1));
+        await model.AddVersion(TestData.ModelFile(2));
+        await model.SetAlias("champion", 2);
+
+        await model.DeleteVersion(2);
+
+        Assert.Null(await model.GetVersion("2"));
+        Assert.Null(await model.GetVersion("champion"));
+        var info = await model.Get();
+        Assert.Equal(1, info!.LatestVersion);
+        Assert.Empty(info.Aliases);
+        await TestData.RefusedAsync(RequestErrorKind.NotFound, () => model.DeleteVersion(2));
+        await TestData.RefusedAsync(RequestErrorKind.NotFound, () => model.SetAlias("champion", 2));
+        Assert.Equal(3, (await model.AddVersion(TestData.ModelFile(3))).Version);
+    }
+
+    [Fact]
+    public async Task Deleting_a_model_removes_it_and_a_new_model_of_that_name_starts_at_one()
+    {
+        var model = NewModel();
+        await model.AddVersion(TestData.ModelFile(1));
+        await model.AddVersion(TestData.ModelFile(2));
+
+        await model.Delete();
+
+        Assert.Null(await model.Get());
+        Assert.Null(await model.GetVersion("1"));
+        Assert.DoesNotContain(model.GetPrimaryKeyString(), await _client.GetGrain<IModelCatalogGrain>(IModelCatalogGrain.Key).List());
+        Assert.Equal(1, (await model.AddVersion(TestData.ModelFile(3))).Version);
+    }
+
+    [Fact]
+    public async Task Transition_with_archive_moves_the_versions_in_that_stage_to_archived()
+    {
+        var model = NewModel();
+        for (var i = 1; i <= 3; i++)
+        {
+            await model.AddVersion(TestData.ModelFile(i));
+        }
+
+        await model.TransitionStage(1, "production", archiveExisting: false);
+        await model.TransitionStage(2, ModelStages.Production, archiveExisting: false);
+        var third = await model.TransitionStage(3, ModelStages.Production, archiveExisting: true);
+
+        Assert.Equal(ModelStages.Production, third.Stage);
+        Assert.Equal(ModelStages.Archived, (await model.GetVersion("1"))!.Stage);
+        Assert.Equal(ModelStages.Archived, (await model.GetVersion("2"))!.Stage);
+        await TestData.RefusedAsync(RequestErrorKind.Invalid, () => model.TransitionStage(1, "Shipped", false));
+        Assert.Equal(ModelStages.Archived, (await model.GetVersion("1"))!.Stage);
+    }
+
+    [Fact]
+    public async Task Version_tags_and_descriptions_change_only_their_version()
+    {
+        var model = NewModel();
+        await model.AddVersion(TestData.ModelFile(1) with { Tags = [new TrackingTag("a", "1")], Description = "first" });
+        await model.AddVersion(TestData.ModelFile(2));
+
+        await model.SetVersionTag(1, new TrackingTag("b", "2"));
+        await model.DeleteVersionTag(1, "a");
+        await model.DeleteVersionTag(1, "never-set");
+        var described = await model.DescribeVersion(2, "second");
+
+        var first = await model.GetVersion("1");
+        Assert.Equal([new TrackingTag("b", "2")], first!.Tags);
+        Assert.Equal("first", first.Description);
+        Assert.Equal("second", described.Description);
+        Assert.Empty(described.Tags);
+        Assert.True(described.UpdatedAt >= described.CreatedAt);
+    }
+
+    [Fact]
+    public async Task A_version_without_an_onnx_file_is_kept_and_says_why()
+    {
+        var model = NewModel();
+
+        var version = await model.AddVersion(new NewModelVersion(null, 0, null, "s3://bucket/model", StatusMessage: "not readable"));
+
+        Assert.False(version.IsOnnx);
+        Assert.Equal("s3://bucket/model", version.Source);
+        Assert.Equal("not readable", version.StatusMessage);
+        Assert.Equal(1, (await model.Get())!.LatestVersion);
+    }
 }
