@@ -58,6 +58,7 @@ public sealed class RestartTests
             // MLflow artifacts, before the restart.
             await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/model/model.onnx", modelArtifact);
             await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/metrics.json", "{\"auc\": 0.91}"u8.ToArray());
+            await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/onnx/model.onnx", TestModels.Linear());
             artifactListingBefore = await MlflowArtifactTests.ListAsync(app.Gateway, ArtifactRoot);
 
             // MLflow tracking, before the restart: an experiment, a run with params, tags, a metric history and a dataset input.
@@ -79,8 +80,7 @@ public sealed class RestartTests
             historyBefore = (await mlflow.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=loss")).GetRawText();
             experimentBefore = (await mlflow.OkGetAsync($"experiments/get?experiment_id={experimentId}")).GetRawText();
 
-            // MLflow's model registry, before the restart: a registered model with an ONNX version from the run, tagged and aliased.
-            await MlflowArtifactTests.PutAsync(app.Gateway, $"{ArtifactRoot}/onnx/model.onnx", TestModels.Linear());
+            // MLflow's model registry, before the restart: a registered model with an ONNX version (the file stored above), staged and aliased.
             await mlflow.OkAsync("registered-models/create", new { name = "restart-registry", tags = new[] { new { key = "team", value = "risk" } }, description = "kept" });
             await mlflow.OkAsync("model-versions/create", new { name = "restart-registry", source = $"mlflow-artifacts:/{ArtifactRoot}/onnx", run_id = runId });
             await mlflow.OkAsync("model-versions/transition-stage", new { name = "restart-registry", version = "1", stage = "Staging", archive_existing_versions = false });
