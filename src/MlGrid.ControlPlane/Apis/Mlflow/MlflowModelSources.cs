@@ -21,6 +21,7 @@ internal sealed class MlflowModelSources(IGrainFactory grains, MlflowArtifactSto
     public async Task<NewModelVersion> ResolveAsync(string source, string? runId, CancellationToken cancellationToken)
     {
         string? path;
+        var runChecked = false;
         if (source.StartsWith(RunsScheme, StringComparison.OrdinalIgnoreCase))
         {
             (path, var sourceRun) = await RunArtifactPathAsync(source);
@@ -30,6 +31,7 @@ internal sealed class MlflowModelSources(IGrainFactory grains, MlflowArtifactSto
             }
 
             runId = sourceRun;
+            runChecked = true;
         }
         else if (source.StartsWith(MlflowArtifactPath.UriScheme, StringComparison.OrdinalIgnoreCase))
         {
@@ -40,7 +42,7 @@ internal sealed class MlflowModelSources(IGrainFactory grains, MlflowArtifactSto
             path = null;
         }
 
-        if (runId is not null && await grains.GetGrain<IRunGrain>(runId).Get() is null)
+        if (runId is not null && !runChecked && await grains.GetGrain<IRunGrain>(runId).Get() is null)
         {
             throw RequestException.NotFound($"Run with id={runId} not found");
         }
@@ -51,13 +53,13 @@ internal sealed class MlflowModelSources(IGrainFactory grains, MlflowArtifactSto
                 $"MlGrid reads model files only from runs:/ and mlflow-artifacts:/ sources; '{source}' is kept as a reference and cannot be deployed.");
         }
 
-        var (file, why) = await FindOnnxAsync(path, cancellationToken);
+        var (file, opened, why) = await FindOnnxAsync(path, cancellationToken);
         if (file is null)
         {
             return NotServable(source, runId, why!);
         }
 
-        var content = await artifacts.OpenReadAsync(file, cancellationToken);
+        var content = opened ?? await artifacts.OpenReadAsync(file, cancellationToken);
         if (content is null)
         {
             return NotServable(source, runId, $"'{file}' disappeared from the artifact store while it was being registered.");
@@ -119,17 +121,16 @@ internal sealed class MlflowModelSources(IGrainFactory grains, MlflowArtifactSto
         }
     }
 
-    /// <summary>The store path of the ONNX file at or under <paramref name="path"/>, or why there is none to serve.</summary>
-    private async Task<(string? File, string? Why)> FindOnnxAsync(string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// The store path of the ONNX file at or under <paramref name="path"/> (already opened when the path names it), or
+    /// why there is none to serve.
+    /// </summary>
+    private async Task<(string? File, MlflowArtifactContent? Opened, string? Why)> FindOnnxAsync(string path, CancellationToken cancellationToken)
     {
-        if (path.EndsWith(OnnxExtension, StringComparison.OrdinalIgnoreCase))
+        if (path.EndsWith(OnnxExtension, StringComparison.OrdinalIgnoreCase)
+            && await artifacts.OpenReadAsync(path, cancellationToken) is { } single)
         {
-            var single = await artifacts.OpenReadAsync(path, cancellationToken);
-            if (single is not null)
-            {
-                await single.Content.DisposeAsync();
-                return (path, null);
-            }
+            return (path, single, null);
         }
 
         var found = new List<string>();
@@ -145,11 +146,11 @@ internal sealed class MlflowModelSources(IGrainFactory grains, MlflowArtifactSto
 
         return found.Count switch
         {
-            1 => ($"{path}/{found[0]}", null),
-            0 when !any => (null, $"Nothing is stored at '{path}' in the artifact store, so there is no ONNX file to serve."),
-            0 => (null, $"No .onnx file is under '{path}'; MlGrid serves ONNX models (log the model in ONNX format to deploy it)."),
-            _ when found.Contains(FlavourFileName) => ($"{path}/{FlavourFileName}", null),
-            _ => (null, $"{found.Count} .onnx files are under '{path}' ({string.Join(", ", found.Take(5))}); register the path of the one to serve."),
+            1 => ($"{path}/{found[0]}", null, null),
+            0 when !any => (null, null, $"Nothing is stored at '{path}' in the artifact store, so there is no ONNX file to serve."),
+            0 => (null, null, $"No .onnx file is under '{path}'; MlGrid serves ONNX models (log the model in ONNX format to deploy it)."),
+            _ when found.Contains(FlavourFileName) => ($"{path}/{FlavourFileName}", null, null),
+            _ => (null, null, $"{found.Count} .onnx files are under '{path}' ({string.Join(", ", found.Take(5))}); register the path of the one to serve."),
         };
     }
 }
