@@ -33,6 +33,8 @@ public sealed class RequestException : Exception
 
     public RequestException(RequestErrorKind kind, string message) : base(message) => Kind = kind;
 
+    public RequestException(RequestErrorKind kind, string message, Exception innerException) : base(message, innerException) => Kind = kind;
+
     [Id(0)]
     public RequestErrorKind Kind { get; init; }
 

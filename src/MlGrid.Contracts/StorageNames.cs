@@ -24,6 +24,9 @@ public static class StorageNames
     /// <summary>Blob container holding runs' metric histories as append blobs.</summary>
     public const string MetricsContainer = "metrics";
 
+    /// <summary>Blob container holding training jobs' logs as append blobs.</summary>
+    public const string TrainingLogContainer = "training-logs";
+
     /// <summary>Azure table holding Orleans cluster membership.</summary>
     public const string ClusteringTable = "mlgridcluster";
 }

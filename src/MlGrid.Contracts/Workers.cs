@@ -25,4 +25,16 @@ public interface IWorkerGrain : IGrainWithStringKey
 
     [Alias("remove-replica")]
     Task RemoveReplica(string replicaId);
+
+    /// <summary>Starts an attempt of a training job in the background; false when every training slot is taken.</summary>
+    [Alias("start-training")]
+    Task<bool> StartTraining(TrainingAssignment assignment);
+
+    /// <summary>Stops an attempt (does nothing if the worker does not hold it).</summary>
+    [Alias("cancel-training")]
+    Task CancelTraining(string jobId, int attempt);
+
+    /// <summary>The attempts this worker holds: running, or finished and still reporting.</summary>
+    [Alias("training-attempts")]
+    Task<IReadOnlyList<TrainingAttemptRef>> TrainingAttempts();
 }

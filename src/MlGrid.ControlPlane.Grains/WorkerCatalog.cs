@@ -11,7 +11,8 @@ public sealed record WorkerInfo(
     int? CpuCores = null,
     long? MemoryBytes = null,
     string? GpuName = null,
-    long? GpuMemoryBytes = null);
+    long? GpuMemoryBytes = null,
+    int TrainingSlots = 0);
 
 /// <summary>The live worker silos, read from cluster membership and the metadata each worker publishes.</summary>
 public interface IWorkerCatalog
@@ -46,7 +47,8 @@ public sealed class WorkerCatalog(IClusterMembershipService membership, ISiloMet
                     (int?)WorkerPlacement.ReadLong(values, SiloRoles.CpuCoresKey),
                     WorkerPlacement.ReadLong(values, SiloRoles.MemoryBytesKey),
                     values.GetValueOrDefault(SiloRoles.GpuNameKey),
-                    WorkerPlacement.ReadLong(values, SiloRoles.GpuMemoryBytesKey)));
+                    WorkerPlacement.ReadLong(values, SiloRoles.GpuMemoryBytesKey),
+                    (int)(WorkerPlacement.ReadLong(values, TrainingSlots.MetadataKey) ?? 0)));
             }
         }
 

@@ -34,6 +34,7 @@ public static class ControlPlaneExtensions
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         builder.Services.AddHostedService<EndpointResumer>();
+        builder.Services.AddTrainingScheduler();
         return builder;
     }
 }

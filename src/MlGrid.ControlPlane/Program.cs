@@ -21,6 +21,7 @@ app.MapModelsApi();
 app.MapDatasetsApi();
 app.MapDatasetLineageApi();
 app.MapEndpointsApi();
+app.MapTrainingJobsApi();
 app.MapWorkersApi();
 app.MapKeysApi();
 app.MapAuditApi();

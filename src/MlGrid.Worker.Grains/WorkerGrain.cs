@@ -9,7 +9,7 @@ namespace MlGrid.Worker.Grains;
 /// </summary>
 [GrainType("mlgrid.worker")]
 [WorkerPlacementFilter]
-public sealed class WorkerGrain(ModelHost host, ILocalSiloDetails silo) : Grain, IWorkerGrain
+public sealed class WorkerGrain(ModelHost host, TrainingHost training, ILocalSiloDetails silo) : Grain, IWorkerGrain
 {
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -30,4 +30,14 @@ public sealed class WorkerGrain(ModelHost host, ILocalSiloDetails silo) : Grain,
         host.Remove(replicaId);
         return Task.CompletedTask;
     }
+
+    public Task<bool> StartTraining(TrainingAssignment assignment) => Task.FromResult(training.Start(assignment));
+
+    public Task CancelTraining(string jobId, int attempt)
+    {
+        training.Cancel(jobId, attempt);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<TrainingAttemptRef>> TrainingAttempts() => Task.FromResult(training.Attempts);
 }

@@ -12,6 +12,9 @@ public static class WorkerGrainsExtensions
             .ValidateOnStart();
         services.AddSingleton<BatchingMetrics>();
         services.AddSingleton<ModelHost>();
+        services.AddSingleton<TrainingHost>();
+        services.AddSingleton<MlGrid.Hosting.MlflowArtifactStore>();
+        services.AddSingleton<MlGrid.Hosting.TrainingLogStore>();
         services.AddHostedService<ReplicaJanitor>();
         return services;
     }

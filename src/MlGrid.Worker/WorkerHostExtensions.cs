@@ -28,7 +28,11 @@ public static class WorkerHostExtensions
         builder.Services.AddHostedService<WorkerStartupLog>();
         builder.Services.AddWorkerGrains();
         builder.Services.AddSingleton(sp => new InferenceMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "worker"));
-        var metadata = new Dictionary<string, string>(capacity.ToMetadata()) { [SiloRoles.InferenceUrlKey] = inferenceUrl };
+        var metadata = new Dictionary<string, string>(capacity.ToMetadata())
+        {
+            [SiloRoles.InferenceUrlKey] = inferenceUrl,
+            [TrainingSlots.MetadataKey] = options.TrainingSlots.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
         builder.AddMlGridSilo(SiloRoles.Worker, metadata);
         return builder;
     }
@@ -52,12 +56,12 @@ public static class WorkerHostExtensions
 /// <summary>What this worker told the cluster about itself.</summary>
 public sealed record WorkerIdentity(string InferenceUrl);
 
-internal sealed class WorkerStartupLog(WorkerIdentity identity, WorkerDevice device, WorkerCapacity capacity, ILogger<WorkerStartupLog> logger) : IHostedService
+internal sealed class WorkerStartupLog(WorkerIdentity identity, WorkerDevice device, WorkerCapacity capacity, TrainingHost training, ILogger<WorkerStartupLog> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        logger.LogInformation("Worker serving inference at {Url}; capacity: {Capacity}; GPU: {Gpu} ({Detail})",
-            identity.InferenceUrl, capacity, device.HasGpu ? "yes, models run on the CUDA execution provider" : "no, models run on the CPU", device.Detail);
+        logger.LogInformation("Worker serving inference at {Url}; capacity: {Capacity}; training slots: {Slots}; GPU: {Gpu} ({Detail})",
+            identity.InferenceUrl, capacity, training.Slots, device.HasGpu ? "yes, models run on the CUDA execution provider" : "no, models run on the CPU", device.Detail);
         return Task.CompletedTask;
     }
 

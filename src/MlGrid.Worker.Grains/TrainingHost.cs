@@ -1,0 +1,358 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MlGrid.Contracts;
+using MlGrid.Hosting;
+using MlGrid.Inference;
+using MlGrid.Training;
+
+namespace MlGrid.Worker.Grains;
+
+/// <summary>
+/// The training attempts this worker runs, at most <see cref="ModelHostOptions.TrainingSlots"/> at once. Each runs on
+/// the thread pool, outside any grain turn: it downloads the dataset version, trains, logs metrics to the job's MLflow
+/// run, stores the ONNX model (content-addressed, and as the run's <c>model/model.onnx</c> artifact), reads its
+/// signature with ONNX Runtime and reports the outcome to the job grain. An attempt stays listed until its report has
+/// been delivered, so the scheduler never mistakes a finished attempt for a lost one.
+/// </summary>
+public sealed class TrainingHost(
+    IGrainFactory grains,
+    ArtifactStore artifacts,
+    MlflowArtifactStore runArtifacts,
+    TrainingLogStore logs,
+    ILocalSiloDetails silo,
+    IOptions<ModelHostOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<TrainingHost> logger)
+{
+    public const string ModelArtifactPath = "model/model.onnx";
+
+    /// <summary>How long a finished attempt keeps trying to deliver its outcome (the control plane may be restarting).</summary>
+    private static readonly TimeSpan ReportPatience = TimeSpan.FromMinutes(10);
+
+    private readonly ConcurrentDictionary<TrainingAttemptRef, RunningAttempt> _attempts = new();
+    private readonly Lock _lock = new();
+    private readonly string _worker = silo.SiloAddress.ToParsableString();
+
+    public int Slots => options.Value.TrainingSlots;
+
+    public IReadOnlyList<TrainingAttemptRef> Attempts => [.. _attempts.Keys];
+
+    /// <summary>Starts the attempt unless it is here already; false when every slot is taken by a running attempt.</summary>
+    public bool Start(TrainingAssignment assignment)
+    {
+        var key = new TrainingAttemptRef(assignment.JobId, assignment.Attempt);
+        lock (_lock)
+        {
+            if (_attempts.ContainsKey(key))
+            {
+                return true;
+            }
+
+            if (_attempts.Values.Count(a => !a.Finished) >= Slots)
+            {
+                return false;
+            }
+
+            var attempt = new RunningAttempt(assignment, CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping));
+            _attempts[key] = attempt;
+
+            // Detached from the grain call that started it: training outlives the turn by minutes or hours.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(() => RunAsync(attempt));
+            }
+
+            return true;
+        }
+    }
+
+    public void Cancel(string jobId, int attempt)
+    {
+        if (_attempts.TryGetValue(new TrainingAttemptRef(jobId, attempt), out var running))
+        {
+            running.Cancelled = true;
+            running.Cancellation.Cancel();
+        }
+    }
+
+    private async Task RunAsync(RunningAttempt attempt)
+    {
+        var a = attempt.Assignment;
+        var job = grains.GetGrain<ITrainingJobGrain>(a.JobId);
+        var log = new JobLog(logs, a.JobId, $"worker {_worker}", logger);
+        var directory = Path.Combine(options.Value.TrainingDirectory, $"{a.JobId}-{a.Attempt}-{Guid.NewGuid():N}");
+        Func<ITrainingJobGrain, Task> report;
+        try
+        {
+            Directory.CreateDirectory(directory);
+            log.Write($"Attempt {a.Attempt}: training {a.Spec.Trainer} ({a.Spec.Task}) with {Describe(a.Spec.Hyperparameters)}.");
+            var outcome = await TrainAsync(attempt, job, log, directory);
+            report = j => j.Complete(a.Attempt, outcome);
+        }
+        catch (OperationCanceledException) when (attempt.Cancellation.IsCancellationRequested)
+        {
+            var stopping = lifetime.ApplicationStopping.IsCancellationRequested && !attempt.Cancelled;
+            log.Write(stopping ? "Stopped: this worker is shutting down." : "Stopped: the job was cancelled.");
+            report = j => j.Fail(a.Attempt, stopping ? $"worker {_worker} shut down" : "cancelled", retryable: stopping);
+        }
+        catch (TrainingSpecException ex)
+        {
+            log.Write($"The spec does not fit the dataset: {ex.Message}");
+            report = j => j.Fail(a.Attempt, ex.Message, retryable: false);
+        }
+        catch (Exception ex) when (ex is TrainingFailedException or DatasetFormatFailure or ModelLoadException)
+        {
+            log.Write($"Training failed: {ex.Message}");
+            report = j => j.Fail(a.Attempt, ex.Message, retryable: false);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Training job {Job} attempt {Attempt} failed", a.JobId, a.Attempt);
+            log.Write($"Attempt failed: {ex.GetType().Name}: {ex.Message}");
+            report = j => j.Fail(a.Attempt, $"{ex.GetType().Name}: {ex.Message}", retryable: true);
+        }
+        finally
+        {
+            attempt.Finished = true;
+            TryDelete(directory);
+        }
+
+        await log.FlushAsync();
+        await DeliverAsync(attempt, report);
+        _attempts.TryRemove(new TrainingAttemptRef(a.JobId, a.Attempt), out _);
+        attempt.Cancellation.Dispose();
+    }
+
+    private async Task<TrainingOutcome> TrainAsync(RunningAttempt attempt, ITrainingJobGrain job, JobLog log, string directory)
+    {
+        var a = attempt.Assignment;
+        var cancellationToken = attempt.Cancellation.Token;
+        var plan = TrainingJobSpecs.Plan(a.Spec, a.Dataset);
+        if (a.Dataset.Format != "csv")
+        {
+            throw new DatasetFormatFailure($"Dataset version {a.Spec.DatasetRef} is {a.Dataset.Format}; the trainer reads CSV versions.");
+        }
+
+        await ReportProgressAsync(job, a.Attempt, "downloading", 1);
+        var csv = Path.Combine(directory, "dataset.csv");
+        await artifacts.DownloadToAsync(a.Dataset.Sha256, csv, cancellationToken);
+        log.Write($"Read dataset version {a.Spec.DatasetRef} ({a.Dataset.Rows} rows, {a.Dataset.SizeBytes} bytes, sha256 {a.Dataset.Sha256[..12]}…) from blob storage.");
+
+        var lastPhase = "";
+        var progress = new Progress(p =>
+        {
+            if (p.Phase != lastPhase)
+            {
+                lastPhase = p.Phase;
+                log.Write($"Phase: {p.Phase} ({p.Percent}%).");
+            }
+
+            _ = ReportProgressAsync(job, a.Attempt, p.Phase, p.Percent);
+        });
+        var result = await Task.Run(() => TabularTrainer.Train(csv, plan, progress, cancellationToken), cancellationToken);
+        log.Write($"Validation metrics on {result.ValidationRows} held-out rows (trained on {result.TrainingRows}): {Describe(result.Metrics)}.");
+        log.Write(string.Create(CultureInfo.InvariantCulture,
+            $"ONNX export checked: predictions match ML.NET's on {result.Parity.Rows} validation rows (largest difference {result.Parity.MaxDifference:G3}, labels agree on {result.Parity.LabelAgreement:P2})."));
+
+        await LogMetricsAsync(a, result, log);
+
+        await ReportProgressAsync(job, a.Attempt, "storing", 96);
+        var onnxPath = Path.Combine(directory, "model.onnx");
+        await File.WriteAllBytesAsync(onnxPath, result.Onnx, cancellationToken);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(result.Onnx));
+        await artifacts.PutIfAbsentAsync(sha256, onnxPath, cancellationToken);
+        if (a.RunArtifactUri.StartsWith(MlflowArtifactPath.UriScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            await using var file = File.OpenRead(onnxPath);
+            await runArtifacts.UploadAsync(MlflowArtifactPath.FromUri(a.RunArtifactUri) + "/" + ModelArtifactPath, file, cancellationToken);
+        }
+        else
+        {
+            log.Write($"The run's artifacts live at {a.RunArtifactUri}, which MlGrid does not write to; the model is not logged as a run artifact.");
+        }
+
+        ModelSignature signature;
+        using (var model = OnnxModel.Load(onnxPath, DevicePreference.Cpu))
+        {
+            signature = new ModelSignature(
+                [.. model.Inputs.Select(i => new TensorSignature(i.Name, i.Datatype, i.Shape))],
+                [.. model.Outputs.Select(o => new TensorSignature(o.Name, o.Datatype, o.Shape))]);
+        }
+
+        log.Write($"Stored the ONNX model ({result.Onnx.Length} bytes, sha256 {sha256[..12]}…) with inputs {string.Join(", ", signature.Inputs.Select(i => i.Name))} and outputs {string.Join(", ", signature.Outputs.Select(o => o.Name))}.");
+        return new TrainingOutcome(
+            result.Metrics,
+            sha256,
+            result.Onnx.Length,
+            signature,
+            result.TrainingRows,
+            result.ValidationRows,
+            result.Parity.Rows,
+            result.Parity.MaxDifference,
+            "model");
+    }
+
+    /// <summary>Logs the validation metrics to the job's run; a run someone deleted does not fail the training.</summary>
+    private async Task LogMetricsAsync(TrainingAssignment a, TrainingResult result, JobLog log)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var points = result.Metrics
+            .Where(m => double.IsFinite(m.Value))
+            .Select(m => new MetricPoint(m.Key, m.Value, now, 0))
+            .Append(new MetricPoint("training_rows", result.TrainingRows, now, 0))
+            .Append(new MetricPoint("validation_rows", result.ValidationRows, now, 0))
+            .ToList();
+        try
+        {
+            await grains.GetGrain<IRunGrain>(a.RunId).LogBatch(new RunBatch(points, [], [new TrackingTag("mlgrid.worker", _worker)]));
+        }
+        catch (RequestException ex)
+        {
+            log.Write($"Metrics could not be logged to run {a.RunId}: {ex.Message}");
+        }
+    }
+
+    private async Task ReportProgressAsync(ITrainingJobGrain job, int attempt, string phase, int percent)
+    {
+        try
+        {
+            await job.ReportProgress(attempt, phase, percent);
+        }
+        catch (Exception ex)
+        {
+            // Progress is advisory; the outcome is what must arrive.
+            logger.LogDebug(ex, "Progress of attempt {Attempt} could not be reported", attempt);
+        }
+    }
+
+    private async Task DeliverAsync(RunningAttempt attempt, Func<ITrainingJobGrain, Task> report)
+    {
+        var a = attempt.Assignment;
+        var job = grains.GetGrain<ITrainingJobGrain>(a.JobId);
+        var deadline = DateTimeOffset.UtcNow + ReportPatience;
+        for (var retry = 1; ; retry++)
+        {
+            try
+            {
+                await report(job);
+                return;
+            }
+            catch (Exception ex) when (DateTimeOffset.UtcNow < deadline)
+            {
+                logger.LogWarning(ex, "Training job {Job} attempt {Attempt}: the outcome could not be delivered (try {Retry}); trying again", a.JobId, a.Attempt, retry);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(retry * 2, 15)));
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Training job {Job} attempt {Attempt}: giving up delivering the outcome; the scheduler will retry the job", a.JobId, a.Attempt);
+                return;
+            }
+        }
+    }
+
+    private static string Describe(IReadOnlyDictionary<string, double> values) =>
+        values.Count == 0 ? "defaults" : string.Join(", ", values.OrderBy(v => v.Key, StringComparer.Ordinal)
+            .Select(v => $"{v.Key}={v.Value.ToString("G6", CultureInfo.InvariantCulture)}"));
+
+    private void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException ex)
+        {
+            logger.LogWarning(ex, "Could not delete training directory {Directory}", directory);
+        }
+    }
+
+    private sealed class RunningAttempt(TrainingAssignment assignment, CancellationTokenSource cancellation)
+    {
+        public TrainingAssignment Assignment { get; } = assignment;
+
+        public CancellationTokenSource Cancellation { get; } = cancellation;
+
+        public volatile bool Finished;
+
+        public volatile bool Cancelled;
+    }
+
+    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    /// <summary>A dataset version the trainer cannot read; retrying elsewhere would not help.</summary>
+    private sealed class DatasetFormatFailure(string message) : Exception(message);
+
+    /// <summary>Lines for the job's log: also written to this process's log, and sent to blob storage about once a second.</summary>
+    private sealed class JobLog
+    {
+        private readonly TrainingLogStore _store;
+        private readonly string _jobId;
+        private readonly string _source;
+        private readonly ILogger _logger;
+        private readonly List<string> _pending = [];
+        private readonly Lock _lock = new();
+        private Task _flushing = Task.CompletedTask;
+
+        public JobLog(TrainingLogStore store, string jobId, string source, ILogger logger)
+        {
+            _store = store;
+            _jobId = jobId;
+            _source = source;
+            _logger = logger;
+        }
+
+        public void Write(string message)
+        {
+            _logger.LogInformation("Training job {Job}: {Message}", _jobId, message);
+            lock (_lock)
+            {
+                _pending.Add(TrainingLogStore.Line(DateTimeOffset.UtcNow, _source, message));
+                if (_flushing.IsCompleted)
+                {
+                    _flushing = Task.Delay(TimeSpan.FromSeconds(1)).ContinueWith(_ => SendAsync(), TaskScheduler.Default).Unwrap();
+                }
+            }
+        }
+
+        public async Task FlushAsync()
+        {
+            Task flushing;
+            lock (_lock)
+            {
+                flushing = _flushing;
+            }
+
+            await flushing;
+            await SendAsync();
+        }
+
+        private async Task SendAsync()
+        {
+            List<string> lines;
+            lock (_lock)
+            {
+                lines = [.. _pending];
+                _pending.Clear();
+            }
+
+            try
+            {
+                await _store.AppendAsync(_jobId, lines, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "Training job {Job}: {Count} log line(s) could not be stored", _jobId, lines.Count);
+            }
+        }
+    }
+}
