@@ -32,7 +32,12 @@ public static class ControlPlaneExtensions
         builder.Services.AddExceptionHandler<RequestExceptionHandler>();
         builder.Services.AddOpenApi("v1");
         builder.Services.ConfigureHttpJsonOptions(o =>
-            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+
+            // A metric can be infinite (a log-loss where a confident prediction was wrong): written as "Infinity", as inference does.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
         builder.Services.AddHostedService<EndpointResumer>();
         builder.Services.AddTrainingScheduler();
         return builder;

@@ -137,22 +137,12 @@ public sealed class TrainingHost(
             throw new DatasetFormatFailure($"Dataset version {a.Spec.DatasetRef} is {a.Dataset.Format}; the trainer reads CSV versions.");
         }
 
-        await ReportProgressAsync(job, a.Attempt, "downloading", 1);
+        var progress = new ProgressReporter(job, a.Attempt, log, logger);
+        progress.Report(new TrainingProgress("downloading", 1));
         var csv = Path.Combine(directory, "dataset.csv");
         await artifacts.DownloadToAsync(a.Dataset.Sha256, csv, cancellationToken);
         log.Write($"Read dataset version {a.Spec.DatasetRef} ({a.Dataset.Rows} rows, {a.Dataset.SizeBytes} bytes, sha256 {a.Dataset.Sha256[..12]}…) from blob storage.");
 
-        var lastPhase = "";
-        var progress = new Progress(p =>
-        {
-            if (p.Phase != lastPhase)
-            {
-                lastPhase = p.Phase;
-                log.Write($"Phase: {p.Phase} ({p.Percent}%).");
-            }
-
-            _ = ReportProgressAsync(job, a.Attempt, p.Phase, p.Percent);
-        });
         var result = await Task.Run(() => TabularTrainer.Train(csv, plan, progress, cancellationToken), cancellationToken);
         log.Write($"Validation metrics on {result.ValidationRows} held-out rows (trained on {result.TrainingRows}): {Describe(result.Metrics)}.");
         log.Write(string.Create(CultureInfo.InvariantCulture,
@@ -160,7 +150,7 @@ public sealed class TrainingHost(
 
         await LogMetricsAsync(a, result, log);
 
-        await ReportProgressAsync(job, a.Attempt, "storing", 96);
+        progress.Report(new TrainingProgress("storing", 96));
         var onnxPath = Path.Combine(directory, "model.onnx");
         await File.WriteAllBytesAsync(onnxPath, result.Onnx, cancellationToken);
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(result.Onnx));
@@ -213,19 +203,6 @@ public sealed class TrainingHost(
         catch (RequestException ex)
         {
             log.Write($"Metrics could not be logged to run {a.RunId}: {ex.Message}");
-        }
-    }
-
-    private async Task ReportProgressAsync(ITrainingJobGrain job, int attempt, string phase, int percent)
-    {
-        try
-        {
-            await job.ReportProgress(attempt, phase, percent);
-        }
-        catch (Exception ex)
-        {
-            // Progress is advisory; the outcome is what must arrive.
-            logger.LogDebug(ex, "Progress of attempt {Attempt} could not be reported", attempt);
         }
     }
 
@@ -284,9 +261,67 @@ public sealed class TrainingHost(
         public volatile bool Cancelled;
     }
 
-    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    /// <summary>
+    /// Sends progress to the job one report at a time, newest first: concurrent grain calls may arrive in any order,
+    /// and a phase reported a millisecond after another must not be overwritten by it.
+    /// </summary>
+    private sealed class ProgressReporter(ITrainingJobGrain job, int attempt, JobLog log, ILogger logger) : IProgress<TrainingProgress>
     {
-        public void Report(TrainingProgress value) => report(value);
+        private readonly Lock _lock = new();
+        private TrainingProgress? _pending;
+        private bool _sending;
+        private string _lastPhase = "";
+
+        public void Report(TrainingProgress value)
+        {
+            lock (_lock)
+            {
+                if (value.Phase != _lastPhase)
+                {
+                    _lastPhase = value.Phase;
+                    log.Write($"Phase: {value.Phase} ({value.Percent}%).");
+                }
+
+                _pending = value;
+                if (_sending)
+                {
+                    return;
+                }
+
+                _sending = true;
+            }
+
+            _ = Task.Run(SendAsync);
+        }
+
+        private async Task SendAsync()
+        {
+            while (true)
+            {
+                TrainingProgress next;
+                lock (_lock)
+                {
+                    if (_pending is null)
+                    {
+                        _sending = false;
+                        return;
+                    }
+
+                    next = _pending;
+                    _pending = null;
+                }
+
+                try
+                {
+                    await job.ReportProgress(attempt, next.Phase, next.Percent);
+                }
+                catch (Exception ex)
+                {
+                    // Progress is advisory; the outcome is what must arrive.
+                    logger.LogDebug(ex, "Progress of attempt {Attempt} could not be reported", attempt);
+                }
+            }
+        }
     }
 
     /// <summary>A dataset version the trainer cannot read; retrying elsewhere would not help.</summary>

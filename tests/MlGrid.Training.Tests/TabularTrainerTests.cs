@@ -38,6 +38,48 @@ public sealed class TabularTrainerTests
         outputs.Dispose();
     }
 
+    [Theory]
+    [InlineData("lightgbm", TrainingTasks.BinaryClassification, "numberOfIterations")]
+    [InlineData("fasttree", TrainingTasks.BinaryClassification, "numberOfTrees")]
+    [InlineData("lightgbm", TrainingTasks.Regression, "numberOfIterations")]
+    [InlineData("fasttree", TrainingTasks.Regression, "numberOfTrees")]
+    public async Task Boosted_trees_report_validation_metrics_after_each_iteration_ending_at_the_final_ones(string trainer, string task, string iterations)
+    {
+        using var data = await GeneratedDataset.CreateAsync(task == TrainingTasks.Regression ? "regression" : "binary", 1500);
+        var plan = TrainingPlanner.Plan(new TrainingSpec(task, "label", null, trainer, new Dictionary<string, double> { [iterations] = 120 }), data.Profile);
+        var messages = new List<string>();
+
+        var result = TabularTrainer.Train(data.Path, plan, null, m => { lock (messages) { messages.Add(m); } }, CancellationToken.None);
+
+        // At most 50 points, evenly spaced, the last after the last tree.
+        Assert.InRange(result.Curve.Count, 40, 50);
+        Assert.Equal(120, result.Curve[^1].Iteration);
+        Assert.True(result.Curve.Zip(result.Curve.Skip(1)).All(p => p.Second.Iteration - p.First.Iteration == result.Curve[0].Iteration || p.Second.Iteration == 120));
+        if (task == TrainingTasks.Regression)
+        {
+            Assert.Equal(result.Metrics["rmse"], result.Curve[^1].Values["rmse"], 4);
+            Assert.True(result.Curve[0].Values["rmse"] > 2 * result.Curve[^1].Values["rmse"], "the error falls as trees are added");
+        }
+        else
+        {
+            Assert.Equal(result.Metrics["accuracy"], result.Curve[^1].Values["accuracy"], 9);
+            Assert.Equal(result.Metrics["auc"], result.Curve[^1].Values["auc"], 6);
+            Assert.True(result.Curve[0].Values["auc"] < result.Curve[^1].Values["auc"]);
+        }
+
+        // ML.NET's own messages (auto-tuned parameters, progress) come through for the job's log.
+        Assert.NotEmpty(messages);
+    }
+
+    [Fact]
+    public async Task Linear_trainers_have_no_per_iteration_metrics()
+    {
+        using var data = await GeneratedDataset.CreateAsync("binary", 300);
+        var plan = TrainingPlanner.Plan(new TrainingSpec(TrainingTasks.BinaryClassification, "label", null, "sdca", new Dictionary<string, double>()), data.Profile);
+
+        Assert.Empty(TabularTrainer.Train(data.Path, plan, null, CancellationToken.None).Curve);
+    }
+
     [Fact]
     public async Task Zero_one_labels_train_as_booleans()
     {
