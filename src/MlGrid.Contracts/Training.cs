@@ -194,6 +194,10 @@ public interface ITrainingJobGrain : IGrainWithStringKey
     [Alias("attempt-lost")]
     Task AttemptLost(int attempt, string reason);
 
+    /// <summary>Why a queued job is not starting (no GPU worker, every slot busy); shown as its phase, not persisted.</summary>
+    [Alias("waiting")]
+    Task Waiting(string reason);
+
     /// <summary>Stops the job: a queued job is cancelled at once, a running one is stopped on its worker.</summary>
     [Alias("cancel")]
     Task<TrainingJobInfo> Cancel();

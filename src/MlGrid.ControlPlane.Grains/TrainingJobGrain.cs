@@ -208,6 +208,16 @@ public sealed class TrainingJobGrain(
         return Task.CompletedTask;
     }
 
+    public Task Waiting(string reason)
+    {
+        if (S.Spec is not null && S.Status == TrainingJobStatuses.Queued)
+        {
+            S.Phase = $"waiting: {reason}";
+        }
+
+        return Task.CompletedTask;
+    }
+
     public async Task Complete(int attempt, TrainingOutcome outcome)
     {
         if (!IsCurrent(attempt))

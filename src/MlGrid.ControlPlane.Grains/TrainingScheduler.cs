@@ -24,7 +24,10 @@ public sealed class TrainingScheduler(
     /// <summary>Sweeps are looked at every this many passes, in case a trial's notice was lost.</summary>
     private const int SweepReconcileEvery = 5;
 
-    private readonly Dictionary<string, string> _waiting = new(StringComparer.Ordinal);
+    /// <summary>A waiting reason is told again after this long, in case the job's grain was deactivated and forgot it.</summary>
+    private static readonly TimeSpan WaitingRetell = TimeSpan.FromSeconds(30);
+
+    private readonly Dictionary<string, (string Reason, DateTimeOffset Told)> _waiting = new(StringComparer.Ordinal);
     private bool _repaired;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -103,7 +106,7 @@ public sealed class TrainingScheduler(
 
             if (!placed)
             {
-                NoteWaiting(job, live);
+                await NoteWaitingAsync(job, live);
             }
         }
 
@@ -149,18 +152,25 @@ public sealed class TrainingScheduler(
         }
     }
 
-    /// <summary>Logs (once per reason) why a queued job is not placed, so a person sees a GPU job waiting for a GPU worker.</summary>
-    private void NoteWaiting(TrainingJobSummary job, IReadOnlyList<WorkerInfo> live)
+    /// <summary>Tells the job (and the log), once per reason, why it is not placed, so a person sees a GPU job waiting for a GPU worker.</summary>
+    private async Task NoteWaitingAsync(TrainingJobSummary job, IReadOnlyList<WorkerInfo> live)
     {
         var reason = job.Device == Devices.Gpu && !live.Any(w => w.HasGpu)
             ? "no GPU worker is in the cluster; it starts when one joins"
             : live.All(w => w.TrainingSlots == 0)
                 ? "no worker offers training slots (Worker__TrainingSlots)"
                 : "every training slot is busy";
-        if (!_waiting.TryGetValue(job.Id, out var last) || last != reason)
+        var now = DateTimeOffset.UtcNow;
+        var known = _waiting.TryGetValue(job.Id, out var last);
+        if (!known || last.Reason != reason || now - last.Told > WaitingRetell)
         {
-            _waiting[job.Id] = reason;
-            logger.LogInformation("Training job {Job} ({Device}) is waiting: {Reason}", job.Id, job.Device, reason);
+            if (!known || last.Reason != reason)
+            {
+                logger.LogInformation("Training job {Job} ({Device}) is waiting: {Reason}", job.Id, job.Device, reason);
+            }
+
+            _waiting[job.Id] = (reason, now);
+            await grains.GetGrain<ITrainingJobGrain>(job.Id).Waiting(reason);
         }
     }
 

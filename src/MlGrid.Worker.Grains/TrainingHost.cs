@@ -143,7 +143,7 @@ public sealed class TrainingHost(
         await artifacts.DownloadToAsync(a.Dataset.Sha256, csv, cancellationToken);
         log.Write($"Read dataset version {a.Spec.DatasetRef} ({a.Dataset.Rows} rows, {a.Dataset.SizeBytes} bytes, sha256 {a.Dataset.Sha256[..12]}…) from blob storage.");
 
-        var result = await Task.Run(() => TabularTrainer.Train(csv, plan, progress, cancellationToken), cancellationToken);
+        var result = await Task.Run(() => TabularTrainer.Train(csv, plan, progress, TrainerMessage(log), cancellationToken), cancellationToken);
         log.Write($"Validation metrics on {result.ValidationRows} held-out rows (trained on {result.TrainingRows}): {Describe(result.Metrics)}.");
         log.Write(string.Create(CultureInfo.InvariantCulture,
             $"ONNX export checked: predictions match ML.NET's on {result.Parity.Rows} validation rows (largest difference {result.Parity.MaxDifference:G3}, labels agree on {result.Parity.LabelAgreement:P2})."));
@@ -186,16 +186,26 @@ public sealed class TrainingHost(
             "model");
     }
 
-    /// <summary>Logs the validation metrics to the job's run; a run someone deleted does not fail the training.</summary>
+    /// <summary>
+    /// Logs the validation metrics to the job's run: for boosted trees each metric's value after each iteration (the
+    /// step), then the final values at the last step; a run someone deleted does not fail the training.
+    /// </summary>
     private async Task LogMetricsAsync(TrainingAssignment a, TrainingResult result, JobLog log)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var points = result.Metrics
-            .Where(m => double.IsFinite(m.Value))
-            .Select(m => new MetricPoint(m.Key, m.Value, now, 0))
-            .Append(new MetricPoint("training_rows", result.TrainingRows, now, 0))
-            .Append(new MetricPoint("validation_rows", result.ValidationRows, now, 0))
+        var lastStep = result.Curve.Count > 0 ? result.Curve[^1].Iteration : 0;
+        var points = result.Curve
+            .Where(c => c.Iteration != lastStep)
+            .SelectMany(c => c.Values.Where(v => double.IsFinite(v.Value)).Select(v => new MetricPoint(v.Key, v.Value, now, c.Iteration)))
+            .Concat(result.Metrics.Where(m => double.IsFinite(m.Value)).Select(m => new MetricPoint(m.Key, m.Value, now, lastStep)))
+            .Append(new MetricPoint("training_rows", result.TrainingRows, now, lastStep))
+            .Append(new MetricPoint("validation_rows", result.ValidationRows, now, lastStep))
             .ToList();
+        if (result.Curve.Count > 0)
+        {
+            log.Write($"Logged {string.Join(", ", result.Curve[0].Values.Keys)} after each of {result.Curve.Count} points up to iteration {lastStep} as metric history.");
+        }
+
         try
         {
             await grains.GetGrain<IRunGrain>(a.RunId).LogBatch(new RunBatch(points, [], [new TrackingTag("mlgrid.worker", _worker)]));
@@ -230,6 +240,16 @@ public sealed class TrainingHost(
             }
         }
     }
+
+    /// <summary>ML.NET's own messages worth a person's eye (auto-tuned parameters, warnings), without its trace chatter.</summary>
+    private static Action<string> TrainerMessage(JobLog log) => message =>
+    {
+        if (!message.StartsWith("Trace", StringComparison.Ordinal))
+        {
+            var text = message.IndexOf("] ", StringComparison.Ordinal) is var end and >= 0 ? message[(end + 2)..] : message;
+            log.Write($"ML.NET: {text}");
+        }
+    };
 
     private static string Describe(IReadOnlyDictionary<string, double> values) =>
         values.Count == 0 ? "defaults" : string.Join(", ", values.OrderBy(v => v.Key, StringComparer.Ordinal)
@@ -337,6 +357,7 @@ public sealed class TrainingHost(
         private readonly List<string> _pending = [];
         private readonly Lock _lock = new();
         private Task _flushing = Task.CompletedTask;
+        private bool _scheduled;
 
         public JobLog(TrainingLogStore store, string jobId, string source, ILogger logger)
         {
@@ -352,9 +373,10 @@ public sealed class TrainingHost(
             lock (_lock)
             {
                 _pending.Add(TrainingLogStore.Line(DateTimeOffset.UtcNow, _source, message));
-                if (_flushing.IsCompleted)
+                if (!_scheduled)
                 {
-                    _flushing = Task.Delay(TimeSpan.FromSeconds(1)).ContinueWith(_ => SendAsync(), TaskScheduler.Default).Unwrap();
+                    _scheduled = true;
+                    _flushing = Task.Run(SendSoonAsync);
                 }
             }
         }
@@ -387,6 +409,24 @@ public sealed class TrainingHost(
             catch (Exception ex)
             {
                 _logger.LogWarning(ex, "Training job {Job}: {Count} log line(s) could not be stored", _jobId, lines.Count);
+            }
+        }
+
+        /// <summary>Sends after a second, and again while lines keep arriving during a send.</summary>
+        private async Task SendSoonAsync()
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                await SendAsync();
+                lock (_lock)
+                {
+                    if (_pending.Count == 0)
+                    {
+                        _scheduled = false;
+                        return;
+                    }
+                }
             }
         }
     }

@@ -61,6 +61,14 @@ public sealed class TrainingJobTests(MlGridFixture fixture)
             Assert.True(runMetrics.ContainsKey(key), $"run lacks metric {key}");
         }
 
+        // LightGBM's per-iteration validation AUC is the metric's history, ending at the final value at iteration 60.
+        var history = (await Client.OkGetAsync($"metrics/get-history?run_id={runId}&metric_key=auc")).GetProperty("metrics").EnumerateArray()
+            .Select(m => (Step: m.GetProperty("step").GetInt64(), Value: m.GetProperty("value").GetDouble())).OrderBy(m => m.Step).ToList();
+        Assert.True(history.Count >= 30, $"{history.Count} points of auc history");
+        Assert.Equal(60, history[^1].Step);
+        Assert.Equal(runMetrics["auc"], history[^1].Value, 9);
+        Assert.True(history[0].Value <= history[^1].Value + 0.01);
+
         var runParams = run.GetProperty("data").GetProperty("params").EnumerateArray()
             .ToDictionary(p => p.GetProperty("key").GetString()!, p => p.GetProperty("value").GetString());
         Assert.Equal("lightgbm", runParams["trainer"]);
@@ -98,6 +106,7 @@ public sealed class TrainingJobTests(MlGridFixture fixture)
         var log = await App.Gateway.GetStringAsync($"/api/v1/training-jobs/{id}/logs?follow=true");
         Assert.Contains("Queued:", log, StringComparison.Ordinal);
         Assert.Contains("Validation metrics", log, StringComparison.Ordinal);
+        Assert.Contains("ML.NET: ", log, StringComparison.Ordinal);
         Assert.Contains($"Registered as model '{model}' version 1", log, StringComparison.Ordinal);
         using var tail = await App.Gateway.GetAsync($"/api/v1/training-jobs/{id}/logs?offset=0");
         var next = long.Parse(tail.Headers.GetValues("x-mlgrid-log-next-offset").Single(), System.Globalization.CultureInfo.InvariantCulture);
@@ -244,6 +253,7 @@ public sealed class TrainingJobTests(MlGridFixture fixture)
             var waiting = await Training.GetAsync(App, id);
             Assert.Equal("Queued", waiting.GetProperty("status").GetString());
             Assert.Empty(waiting.GetProperty("attempts").EnumerateArray());
+            Assert.Contains("no GPU worker", waiting.GetProperty("phase").GetString(), StringComparison.Ordinal);
         }
 
         if ((await Training.GetAsync(App, id)).GetProperty("status").GetString() == "Queued")
