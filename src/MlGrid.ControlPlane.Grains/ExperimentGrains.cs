@@ -245,16 +245,7 @@ public sealed class ExperimentGrain(
             RunIds = [.. previous.RunIds],
         };
         change(next);
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        await state.ReplaceAsync(next);
     }
 
     private async Task WriteOrForgetAsync()

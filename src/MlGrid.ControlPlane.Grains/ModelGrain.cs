@@ -342,16 +342,7 @@ public sealed class ModelGrain(
             Tags = new Dictionary<string, string>(previous.Tags, StringComparer.Ordinal),
         };
         change(next);
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        await state.ReplaceAsync(next);
     }
 
     private ModelVersionRecord? Find(string versionOrAlias)

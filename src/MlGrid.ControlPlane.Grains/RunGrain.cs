@@ -220,16 +220,7 @@ public sealed class RunGrain(
             Inputs = [.. previous.Inputs],
         };
         change(next);
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        await state.ReplaceAsync(next);
     }
 
     private RunRecord ToRecord() => new(

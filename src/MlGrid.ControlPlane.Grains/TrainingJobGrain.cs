@@ -689,16 +689,7 @@ public sealed class TrainingJobGrain(
         };
         change(next);
         next.UpdatedAt = DateTimeOffset.UtcNow;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        await state.ReplaceAsync(next);
 
         // The catalog lists and schedules jobs; the job's own state is the truth, and the scheduler repairs a summary
         // that missed a change (see TrainingScheduler).

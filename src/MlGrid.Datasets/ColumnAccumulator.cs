@@ -111,8 +111,18 @@ internal sealed class ColumnAccumulator(string name, ProfilerOptions options, Co
         }
     }
 
+    /// <summary>
+    /// When set, every value given to a declared column is also kept here as the CSV field that stands for it (empty
+    /// for a missing value), so a Parquet file can be written out as the CSV its profile describes.
+    /// </summary>
+    public List<string>? Cells { get; set; }
+
     /// <summary>A missing value of a column with a declared type.</summary>
-    public void AddMissing() => _nulls++;
+    public void AddMissing()
+    {
+        _nulls++;
+        Cells?.Add("");
+    }
 
     /// <summary>
     /// A finite value of a declared integer or float column, with the text the top values count it under (a CSV
@@ -120,6 +130,7 @@ internal sealed class ColumnAccumulator(string name, ProfilerOptions options, Co
     /// </summary>
     public void AddNumber(double value, string text)
     {
+        Cells?.Add(text);
         _topValues.Add(Truncate(text, options.MaxValueLength));
         Accumulate(value);
     }
@@ -127,6 +138,7 @@ internal sealed class ColumnAccumulator(string name, ProfilerOptions options, Co
     /// <summary>A value of a declared string column; empty is a missing value, as an empty CSV field is.</summary>
     public void AddText(string value)
     {
+        Cells?.Add(value);
         if (value.Length == 0)
         {
             _nulls++;
@@ -139,6 +151,7 @@ internal sealed class ColumnAccumulator(string name, ProfilerOptions options, Co
     /// <summary>A value of a boolean column, declared or inferred.</summary>
     public void AddBoolean(bool value)
     {
+        Cells?.Add(value ? "true" : "false");
         if (value)
         {
             _trues++;

@@ -51,7 +51,56 @@ public static class ParquetProfiler
         ProfileAsync(parquet, null, cancellationToken);
 
     /// <summary>Profiles the Parquet file in <paramref name="parquet"/> under <paramref name="options"/>.</summary>
-    public static async Task<DatasetProfile> ProfileAsync(Stream parquet, ProfilerOptions? options, CancellationToken cancellationToken)
+    public static Task<DatasetProfile> ProfileAsync(Stream parquet, ProfilerOptions? options, CancellationToken cancellationToken) =>
+        ReadAsync(parquet, options, null, cancellationToken);
+
+    /// <summary>
+    /// Writes the Parquet file as CSV (a header row, then one line per row, fields quoted where they must be, a missing
+    /// value as an empty field) with each value written as the profile counts it, so the CSV has the profile the
+    /// Parquet file has. Holds one row group's fields at a time. Returns the profile.
+    /// </summary>
+    public static async Task<DatasetProfile> WriteCsvAsync(Stream parquet, TextWriter csv, ProfilerOptions? options, CancellationToken cancellationToken)
+    {
+        var headerWritten = false;
+        return await ReadAsync(parquet, options, async (columns, rows) =>
+        {
+            if (!headerWritten)
+            {
+                await csv.WriteAsync(string.Join(",", columns.Select(c => CsvField(c.Field.Name))) + "\n");
+                headerWritten = true;
+            }
+
+            var line = new System.Text.StringBuilder();
+            for (var r = 0; r < rows; r++)
+            {
+                line.Clear();
+                for (var c = 0; c < columns.Count; c++)
+                {
+                    if (c > 0)
+                    {
+                        line.Append(',');
+                    }
+
+                    line.Append(CsvField(columns[c].Accumulator.Cells![r]));
+                }
+
+                line.Append('\n');
+                await csv.WriteAsync(line.ToString());
+            }
+
+            foreach (var column in columns)
+            {
+                column.Accumulator.Cells!.Clear();
+            }
+        }, cancellationToken);
+    }
+
+    private static string CsvField(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+    /// <summary>Reads every row group, one column chunk at a time; <paramref name="rowGroupRead"/> sees each group's cells when given.</summary>
+    private static async Task<DatasetProfile> ReadAsync(
+        Stream parquet, ProfilerOptions? options, Func<IReadOnlyList<Column>, int, Task>? rowGroupRead, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(parquet);
         if (!parquet.CanRead || !parquet.CanSeek)
@@ -89,6 +138,14 @@ public static class ParquetProfiler
             }
 
             var columns = Columns(schema, options);
+            if (rowGroupRead is not null)
+            {
+                foreach (var column in columns)
+                {
+                    column.Accumulator.Cells = [];
+                }
+            }
+
             var groups = reader.RowGroupCount;
             long rows = 0;
             for (var g = 0; g < groups; g++)
@@ -115,6 +172,11 @@ public static class ParquetProfiler
                     {
                         throw new DatasetFormatException($"{where}, column '{column.Field.Name}': the data cannot be read: {Describe(ex)}", ex);
                     }
+                }
+
+                if (rowGroupRead is not null)
+                {
+                    await rowGroupRead(columns, (int)count);
                 }
 
                 rows += count;

@@ -160,6 +160,9 @@ public static class TabularTrainer
         HasHeader = true,
         Separators = [','],
         AllowQuoting = true,
+
+        // RFC 4180 lets a quoted field hold line breaks, and dataset uploads accept them.
+        ReadMultilines = true,
         Columns = [.. columns],
     };
 

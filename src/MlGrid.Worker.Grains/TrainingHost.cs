@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MlGrid.Contracts;
+using MlGrid.Datasets;
 using MlGrid.Hosting;
 using MlGrid.Inference;
 using MlGrid.Training;
@@ -104,7 +105,7 @@ public sealed class TrainingHost(
             log.Write($"The spec does not fit the dataset: {ex.Message}");
             report = j => j.Fail(a.Attempt, ex.Message, retryable: false);
         }
-        catch (Exception ex) when (ex is TrainingFailedException or DatasetFormatFailure or ModelLoadException)
+        catch (Exception ex) when (ex is TrainingFailedException or DatasetFormatFailure or DatasetFormatException or ModelLoadException)
         {
             log.Write($"Training failed: {ex.Message}");
             report = j => j.Fail(a.Attempt, ex.Message, retryable: false);
@@ -132,16 +133,27 @@ public sealed class TrainingHost(
         var a = attempt.Assignment;
         var cancellationToken = attempt.Cancellation.Token;
         var plan = TrainingJobSpecs.Plan(a.Spec, a.Dataset);
-        if (a.Dataset.Format != "csv")
-        {
-            throw new DatasetFormatFailure($"Dataset version {a.Spec.DatasetRef} is {a.Dataset.Format}; the trainer reads CSV versions.");
-        }
-
         var progress = new ProgressReporter(job, a.Attempt, log, logger);
         progress.Report(new TrainingProgress("downloading", 1));
         var csv = Path.Combine(directory, "dataset.csv");
-        await artifacts.DownloadToAsync(a.Dataset.Sha256, csv, cancellationToken);
-        log.Write($"Read dataset version {a.Spec.DatasetRef} ({a.Dataset.Rows} rows, {a.Dataset.SizeBytes} bytes, sha256 {a.Dataset.Sha256[..12]}…) from blob storage.");
+        if (a.Dataset.Format == "parquet")
+        {
+            var parquet = Path.Combine(directory, "dataset.parquet");
+            await artifacts.DownloadToAsync(a.Dataset.Sha256, parquet, cancellationToken);
+            await using var input = File.OpenRead(parquet);
+            await using var output = new StreamWriter(csv, false, new System.Text.UTF8Encoding(false));
+            await ParquetProfiler.WriteCsvAsync(input, output, null, cancellationToken);
+        }
+        else if (a.Dataset.Format == "csv")
+        {
+            await artifacts.DownloadToAsync(a.Dataset.Sha256, csv, cancellationToken);
+        }
+        else
+        {
+            throw new DatasetFormatFailure($"Dataset version {a.Spec.DatasetRef} is {a.Dataset.Format}; the trainer reads CSV and Parquet versions.");
+        }
+
+        log.Write($"Read dataset version {a.Spec.DatasetRef} ({a.Dataset.Format}, {a.Dataset.Rows} rows, {a.Dataset.SizeBytes} bytes, sha256 {a.Dataset.Sha256[..12]}…) from blob storage.");
 
         var result = await Task.Run(() => TabularTrainer.Train(csv, plan, progress, TrainerMessage(log), cancellationToken), cancellationToken);
         log.Write($"Validation metrics on {result.ValidationRows} held-out rows (trained on {result.TrainingRows}): {Describe(result.Metrics)}.");

@@ -46,6 +46,38 @@ public sealed class ParquetProfilerTests
     }
 
     [Fact]
+    public async Task Parquet_written_as_csv_is_the_csv_of_the_same_data_with_the_same_profile()
+    {
+        const int Rows = 2_000;
+        var random = new Random(5);
+        var id = Enumerable.Range(0, Rows).Select(i => (long)i - 700).ToArray();
+        var score = Enumerable.Range(0, Rows).Select(i => i % 9 == 0 ? (double?)null : (random.NextDouble() * 100) - 30).ToArray();
+        string?[] texts = ["plain", "with, comma", "with \"quotes\"", "two\nlines", null, ""];
+        var text = Enumerable.Range(0, Rows).Select(i => texts[i % texts.Length]).ToArray();
+        var flag = Enumerable.Range(0, Rows).Select(i => i % 4 == 0 ? (bool?)null : i % 3 == 0).ToArray();
+        var parquet = await ParquetFiles.WriteAsync(
+            [700, 1_000, 300],
+            ParquetColumn.Required(new DataField<long>("id"), id),
+            ParquetColumn.Of(new DataField<double?>("score"), score),
+            ParquetColumn.Strings("text", text),
+            ParquetColumn.Of(new DataField<bool?>("flag"), flag));
+
+        var written = new StringWriter { NewLine = "\n" };
+        var profile = await ParquetProfiler.WriteCsvAsync(new MemoryStream(parquet, writable: false), written, null, CancellationToken.None);
+
+        var expected = new StringBuilder("id,score,text,flag\n");
+        for (var i = 0; i < Rows; i++)
+        {
+            var field = text[i] is { } t && t.AsSpan().IndexOfAny(",\"\n") >= 0 ? $"\"{t.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : text[i];
+            expected.Append(CultureInfo.InvariantCulture, $"{id[i]},{score[i]},{field},{(flag[i] is { } f ? (f ? "true" : "false") : "")}\n");
+        }
+
+        Assert.Equal(expected.ToString(), written.ToString());
+        Assert.Equal(Csv.Json(await ParquetFiles.ProfileAsync(parquet)), Csv.Json(profile));
+        Assert.Equal(Csv.Json(profile), Csv.Json(Csv.Profile(written.ToString())));
+    }
+
+    [Fact]
     public async Task Row_groups_add_up_to_the_profile_of_one_group()
     {
         var values = Enumerable.Range(0, 10_000).Select(i => (double?)(i % 9 == 0 ? null : Math.Sin(i) * 100)).ToArray();

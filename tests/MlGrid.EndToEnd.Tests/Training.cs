@@ -43,6 +43,29 @@ internal static class Training
         return text.ToString();
     }
 
+    /// <summary>The rows as a Parquet file (tenure and spend DOUBLE, plan STRING, label BOOLEAN) in two row groups.</summary>
+    public static async Task<byte[]> ParquetAsync(IReadOnlyList<ChurnRow> rows)
+    {
+        var tenure = new Parquet.Schema.DataField<double>("tenure");
+        var spend = new Parquet.Schema.DataField<double>("spend");
+        var plan = new Parquet.Schema.DataField<string>("plan", nullable: true);
+        var label = new Parquet.Schema.DataField<bool>("label");
+        using var file = new MemoryStream();
+        await using (var writer = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(tenure, spend, plan, label), file))
+        {
+            foreach (var group in rows.Chunk((rows.Count + 1) / 2))
+            {
+                using var rowGroup = writer.CreateRowGroup();
+                await rowGroup.WriteAsync<double>(tenure, group.Select(r => (double)r.Tenure).ToArray().AsMemory());
+                await rowGroup.WriteAsync<double>(spend, group.Select(r => (double)r.Spend).ToArray().AsMemory());
+                await rowGroup.WriteAsync(plan, group.Select(r => r.Plan).ToArray());
+                await rowGroup.WriteAsync<bool>(label, group.Select(r => r.Label).ToArray().AsMemory());
+            }
+        }
+
+        return file.ToArray();
+    }
+
     public static async Task UploadAsync(MlGridApp app, string dataset, string csv)
     {
         using var content = new StringContent(csv, Encoding.UTF8);

@@ -122,6 +122,35 @@ public sealed class TrainingJobTests(MlGridFixture fixture)
     }
 
     [Fact]
+    public async Task A_parquet_dataset_version_trains_into_a_model_with_the_same_inputs()
+    {
+        var dataset = TestNames.Unique("pq-churn");
+        var model = TestNames.Unique("pq-model");
+        using (var content = new ByteArrayContent(await Training.ParquetAsync(Training.Rows(1000, seed: 41))))
+        {
+            content.Headers.ContentType = new("application/vnd.apache.parquet");
+            using var upload = await App.Gateway.PostAsync($"/api/v1/datasets/{dataset}/versions", content);
+            Assert.True(upload.StatusCode == HttpStatusCode.Created, await upload.Content.ReadAsStringAsync());
+        }
+
+        var submitted = await Training.SubmitAsync(App, new
+        {
+            experiment = TestNames.Unique("exp"),
+            dataset,
+            task = "binary-classification",
+            label = "label",
+            trainer = "lbfgs",
+            registerAs = model,
+        });
+        var job = await Training.WaitForStatusAsync(App, submitted.GetProperty("id").GetString()!, "Succeeded", JobTimeout);
+        Assert.True(job.GetProperty("metrics").GetProperty("accuracy").GetDouble() > 0.85, job.GetProperty("metrics").ToString());
+        var registered = await App.Gateway.GetFromJsonAsync<JsonElement>($"/api/v1/models/{model}/versions/1");
+        Assert.Equal(["plan", "spend", "tenure"], registered.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("name").GetString()!).Order().ToArray());
+        var log = await App.Gateway.GetStringAsync($"/api/v1/training-jobs/{job.GetProperty("id").GetString()}/logs");
+        Assert.Contains("(parquet, 1000 rows", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bad_specs_are_refused_with_every_problem_and_nothing_is_queued()
     {
         var dataset = TestNames.Unique("bad");

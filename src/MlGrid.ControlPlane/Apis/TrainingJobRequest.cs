@@ -101,9 +101,9 @@ public static class TrainingJobRequest
     public static (IReadOnlyList<IReadOnlyDictionary<string, double>>? Trials, List<string> Problems) Check(TrainingJobSpec spec, DatasetVersionInfo dataset)
     {
         var problems = new List<string>();
-        if (dataset.Format != DatasetsApi.CsvFormat)
+        if (dataset.Format is not (DatasetsApi.CsvFormat or DatasetsApi.ParquetFormat))
         {
-            problems.Add($"Dataset version {spec.DatasetRef} is {dataset.Format}; training reads CSV dataset versions. Upload the data as CSV.");
+            problems.Add($"Dataset version {spec.DatasetRef} is {dataset.Format}; training reads CSV and Parquet dataset versions.");
         }
 
         try
