@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Azure.Monitor.OpenTelemetry.AspNetCore;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -14,6 +15,9 @@ public static class ServiceDefaultsExtensions
 {
     public const string HealthPath = "/health";
     public const string AlivePath = "/alive";
+
+    /// <summary>Set (in Azure, by the deployment) to send telemetry to Application Insights as well.</summary>
+    public const string AzureMonitorConnectionKey = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 
     /// <summary>Meters and activity sources of MlGrid's own code ("MlGrid.Gateway", "MlGrid.Worker", ...).</summary>
     public const string MlGridTelemetryPrefix = "MlGrid.*";
@@ -54,6 +58,12 @@ public static class ServiceDefaultsExtensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+
+        // In Azure: traces, metrics and logs to Application Insights (Azure Monitor) through its OpenTelemetry exporter.
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[AzureMonitorConnectionKey]))
+        {
+            builder.Services.AddOpenTelemetry().UseAzureMonitor(o => o.ConnectionString = builder.Configuration[AzureMonitorConnectionKey]);
         }
 
         return builder;

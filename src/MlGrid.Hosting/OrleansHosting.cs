@@ -98,8 +98,31 @@ public static class OrleansHosting
     private static string ClusterId(IConfiguration configuration) =>
         configuration["Orleans:ClusterId"] is { Length: > 0 } id ? id : "mlgrid-local";
 
-    private static IPAddress AdvertisedAddress(IConfiguration configuration) =>
-        configuration["Orleans:Endpoints:AdvertisedIPAddress"] is { Length: > 0 } address
-            ? IPAddress.Parse(address)
-            : IPAddress.Loopback;
+    /// <summary>The configuration key of the address other silos reach this one at.</summary>
+    public const string AdvertisedAddressKey = "Orleans:Endpoints:AdvertisedIPAddress";
+
+    /// <summary>
+    /// The address other silos (and, for a worker, the gateways) reach this process at: the configured one; with
+    /// <c>auto</c>, this host's own first IPv4 address (a container's, in Azure Container Apps); loopback when unset,
+    /// for a cluster on one machine.
+    /// </summary>
+    public static IPAddress AdvertisedAddress(IConfiguration configuration)
+    {
+        var configured = configuration[AdvertisedAddressKey];
+        if (string.IsNullOrEmpty(configured))
+        {
+            return IPAddress.Loopback;
+        }
+
+        if (!string.Equals(configured, "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return IPAddress.TryParse(configured, out var address)
+                ? address
+                : throw new InvalidOperationException($"{AdvertisedAddressKey} is '{configured}': give an IP address, or 'auto' to use this host's own.");
+        }
+
+        return Dns.GetHostAddresses(Dns.GetHostName())
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? throw new InvalidOperationException($"{AdvertisedAddressKey} is 'auto' but this host has no IPv4 address besides loopback; set the address.");
+    }
 }

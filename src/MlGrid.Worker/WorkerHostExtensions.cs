@@ -46,7 +46,7 @@ public static class WorkerHostExtensions
         var uri = new UriBuilder(first.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal));
         if (uri.Host is "localhost" or "0.0.0.0" or "[::]")
         {
-            uri.Host = configuration["Orleans:Endpoints:AdvertisedIPAddress"] is { Length: > 0 } ip ? ip : "127.0.0.1";
+            uri.Host = OrleansHosting.AdvertisedAddress(configuration).ToString();
         }
 
         return uri.Uri.GetLeftPart(UriPartial.Authority);

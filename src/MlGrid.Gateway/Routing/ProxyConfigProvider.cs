@@ -38,7 +38,7 @@ internal sealed class ProxyConfigProvider : IProxyConfigProvider
     {
         _controlPlaneUrl = options.Value.ControlPlaneUrl is { Length: > 0 } url
             ? url
-            : configuration["services:controlplane:http:0"]
+            : configuration[GatewaySettings.ControlPlaneUrlKey]
               ?? throw new InvalidOperationException("Set Gateway:ControlPlaneUrl or reference the control plane from the AppHost.");
         _snapshot = Build(state.Table ?? RoutingTable.Empty);
         state.Changed += table => Interlocked.Exchange(ref _snapshot, Build(table)).SignalChange();

@@ -1,0 +1,175 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using MlGrid.ControlPlane;
+using MlGrid.Gateway;
+using MlGrid.Hosting;
+using MlGrid.Worker;
+
+namespace MlGrid.Infra.Tests;
+
+public sealed partial class DeploymentTests
+{
+    private static readonly Dictionary<string, ServiceSettingsCatalog> Services = new(StringComparer.Ordinal)
+    {
+        ["controlplane"] = ControlPlaneSettings.Catalog,
+        ["worker"] = WorkerSettings.Catalog,
+        ["gateway"] = GatewaySettings.Catalog,
+    };
+
+    [Fact]
+    public void The_bicep_builds_and_lints_without_a_single_warning()
+    {
+        var (buildExit, _, buildErrors) = Bicep.Run("build", Bicep.MainFile, "--stdout");
+        Assert.True(buildExit == 0, buildErrors);
+        Assert.Equal("", buildErrors.Trim());
+
+        var (lintExit, lintOut, lintErrors) = Bicep.Run("lint", Bicep.MainFile);
+        Assert.True(lintExit == 0, lintOut + lintErrors);
+        Assert.Equal("", (lintOut + lintErrors).Trim());
+    }
+
+    [Fact]
+    public void Every_setting_an_app_is_given_is_one_its_service_reads_and_every_required_one_is_given()
+    {
+        var apps = ContainerApps();
+        Assert.Equal(Services.Keys.Order(), apps.Keys.Order());
+        foreach (var (service, app) in apps)
+        {
+            var catalog = Services[service];
+            var keys = app.Settings.Select(s => s.Replace("__", ":", StringComparison.Ordinal)).ToList();
+            var unread = keys.Where(k => !catalog.Reads(k)).ToList();
+            Assert.True(unread.Count == 0, $"{service} is given settings it does not read: {string.Join(", ", unread)}");
+            var missing = catalog.Settings.Where(s => s.Required && !keys.Contains(s.Key, StringComparer.OrdinalIgnoreCase)).Select(s => s.Key).ToList();
+            Assert.True(missing.Count == 0, $"{service} needs settings the deployment does not give: {string.Join(", ", missing)}");
+            Assert.Equal(keys.Count, keys.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+
+            var undefined = app.SecretRefs.Where(r => !app.Secrets.Contains(r)).ToList();
+            Assert.True(undefined.Count == 0, $"{service} refers to secrets it does not define: {string.Join(", ", undefined)}");
+        }
+    }
+
+    [Fact]
+    public void The_catalog_check_refuses_a_setting_no_service_reads()
+    {
+        Assert.True(WorkerSettings.Catalog.Reads("Worker:TrainingSlots"));
+        Assert.True(WorkerSettings.Catalog.Reads("worker:trainingslots"));
+        Assert.False(WorkerSettings.Catalog.Reads("Worker:TrainingSlot"));
+        Assert.False(WorkerSettings.Catalog.Reads("Gateway:AdminKey"));
+        Assert.True(GatewaySettings.Catalog.Reads("Gateway:AdminKey"));
+        Assert.False(ControlPlaneSettings.Catalog.Reads("services:controlplane:http:0"));
+    }
+
+    [Fact]
+    public void Only_the_gateway_is_reachable_from_outside_and_workers_run_on_the_gpu_profile()
+    {
+        var apps = ContainerApps();
+        Assert.Equal("'external'", apps["gateway"].Ingress);
+        Assert.Equal("'internal'", apps["controlplane"].Ingress);
+        Assert.Equal("'none'", apps["worker"].Ingress);
+        Assert.Contains("gpuProfileName", apps["worker"].WorkloadProfile, StringComparison.Ordinal);
+        Assert.Contains("Consumption", apps["gateway"].WorkloadProfile, StringComparison.Ordinal);
+
+        // Storage is reached with the managed identity only.
+        var storage = Resource(Nested("mlgrid").GetProperty("properties").GetProperty("template"), "storage");
+        var account = storage.GetProperty("properties").GetProperty("template").GetProperty("resources").EnumerateArray()
+            .Single(r => r.GetProperty("type").GetString() == "Microsoft.Storage/storageAccounts");
+        Assert.False(account.GetProperty("properties").GetProperty("allowSharedKeyAccess").GetBoolean());
+    }
+
+    [Fact]
+    public void Azure_yaml_deploys_each_service_from_its_project_to_the_app_of_that_name()
+    {
+        var yaml = File.ReadAllText(Path.Combine(Bicep.RepositoryRoot, "azure.yaml"));
+        var services = ServiceBlock().Matches(yaml).Select(m => (Name: m.Groups["name"].Value, Project: m.Groups["project"].Value)).ToList();
+        Assert.Equal(["controlplane", "gateway", "worker"], services.Select(s => s.Name).Order());
+        foreach (var (name, project) in services)
+        {
+            var directory = Path.GetFullPath(Path.Combine(Bicep.RepositoryRoot, project));
+            Assert.True(Directory.EnumerateFiles(directory, "*.csproj").Any(), $"{name}: no project in {directory}");
+        }
+
+        Assert.Contains("path: infra", yaml, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(Bicep.RepositoryRoot, "infra", "main.parameters.json")));
+    }
+
+    /// <summary>A container app as the template gives it: the setting names, secrets, ingress and workload profile.</summary>
+    private sealed record App(IReadOnlyList<string> Settings, IReadOnlyList<string> SecretRefs, IReadOnlyList<string> Secrets, string Ingress, string WorkloadProfile);
+
+    private static Dictionary<string, App> ContainerApps()
+    {
+        var group = Nested("mlgrid");
+        var template = group.GetProperty("properties").GetProperty("template");
+        var variables = template.GetProperty("variables");
+        var apps = new Dictionary<string, App>(StringComparer.Ordinal);
+        foreach (var module in Resources(template).Where(r => r.GetProperty("type").GetString() == "Microsoft.Resources/deployments"))
+        {
+            var parameters = module.GetProperty("properties").GetProperty("parameters");
+            if (!parameters.TryGetProperty("env", out var env))
+            {
+                continue;
+            }
+
+            var service = parameters.GetProperty("serviceName").GetProperty("value").GetString()!;
+            var expression = env.GetProperty("value").ToString();
+            var settings = SettingNames(expression, variables);
+
+            // The module adds settings of its own (the identity's client id).
+            var inner = module.GetProperty("properties").GetProperty("template");
+            var containerApp = Resources(inner).Single(r => r.GetProperty("type").GetString() == "Microsoft.App/containerApps");
+            var containerEnv = containerApp.GetProperty("properties").GetProperty("template").GetProperty("containers")[0].GetProperty("env").ToString();
+            settings.AddRange(SettingNames(containerEnv, inner.TryGetProperty("variables", out var innerVariables) ? innerVariables : default));
+
+            var secretRefs = SecretRef().Matches(expression).Select(m => m.Groups[1].Value).ToList();
+            var secrets = parameters.TryGetProperty("secrets", out var given) && given.GetProperty("value").ValueKind == JsonValueKind.Object
+                ? given.GetProperty("value").EnumerateObject().Select(p => p.Name).ToList()
+                : [];
+            apps[service] = new App(settings, secretRefs, secrets,
+                parameters.GetProperty("ingress").GetProperty("value").ToString() is var ingress && ingress.StartsWith('[') ? ingress : $"'{ingress}'",
+                parameters.GetProperty("workloadProfileName").GetProperty("value").ToString());
+        }
+
+        return apps;
+    }
+
+    /// <summary>The names in an env expression: createObject('name', 'X', …) entries and the entries of variables it concatenates.</summary>
+    private static List<string> SettingNames(string expression, JsonElement variables)
+    {
+        var names = NameEntry().Matches(expression).Select(m => m.Groups[1].Value).ToList();
+        if (variables.ValueKind == JsonValueKind.Object)
+        {
+            foreach (Match variable in VariableUse().Matches(expression))
+            {
+                if (variables.TryGetProperty(variable.Groups[1].Value, out var value) && value.ValueKind == JsonValueKind.Array)
+                {
+                    names.AddRange(value.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("name", out _))
+                        .Select(e => e.GetProperty("name").GetString()!));
+                }
+            }
+        }
+
+        return names;
+    }
+
+    private static JsonElement Nested(string name) => Resource(Bicep.Template, name);
+
+    private static JsonElement Resource(JsonElement template, string name) =>
+        Resources(template).Single(r => r.TryGetProperty("name", out var n) && n.GetString() == name);
+
+    private static IEnumerable<JsonElement> Resources(JsonElement template)
+    {
+        var resources = template.GetProperty("resources");
+        return resources.ValueKind == JsonValueKind.Object ? resources.EnumerateObject().Select(p => p.Value) : resources.EnumerateArray();
+    }
+
+    [GeneratedRegex(@"createObject\('name', '([^']+)'")]
+    private static partial Regex NameEntry();
+
+    [GeneratedRegex(@"variables\('([^']+)'\)")]
+    private static partial Regex VariableUse();
+
+    [GeneratedRegex(@"'secretRef', '([^']+)'")]
+    private static partial Regex SecretRef();
+
+    [GeneratedRegex(@"^  (?<name>[a-z]+):\s*\n    project: (?<project>\S+)", RegexOptions.Multiline)]
+    private static partial Regex ServiceBlock();
+}
