@@ -92,6 +92,36 @@ public sealed partial class DeploymentTests
         Assert.True(File.Exists(Path.Combine(Bicep.RepositoryRoot, "infra", "main.parameters.json")));
     }
 
+    [Fact]
+    public void The_parameters_file_gives_only_declared_parameters_and_every_one_without_a_default()
+    {
+        using var file = JsonDocument.Parse(File.ReadAllText(Path.Combine(Bicep.RepositoryRoot, "infra", "main.parameters.json")));
+        var given = file.RootElement.GetProperty("parameters").EnumerateObject().Select(p => p.Name).ToList();
+        var declared = Bicep.Template.GetProperty("parameters").EnumerateObject().ToList();
+
+        Assert.Empty(given.Except(declared.Select(p => p.Name)));
+        var needed = declared.Where(p => !p.Value.TryGetProperty("defaultValue", out _)).Select(p => p.Name).ToList();
+        Assert.Empty(needed.Except(given));
+        Assert.Contains("adminKey", needed);
+    }
+
+    [Fact]
+    public void Azd_finds_the_registry_and_each_app_by_its_service_name()
+    {
+        // azd pushes images to this output's registry and deploys to the app tagged azd-service-name: <service>.
+        var outputs = Bicep.Template.GetProperty("outputs");
+        Assert.True(outputs.TryGetProperty("AZURE_CONTAINER_REGISTRY_ENDPOINT", out _));
+        Assert.True(outputs.TryGetProperty("AZURE_RESOURCE_GROUP", out _));
+
+        var module = Resources(Nested("mlgrid").GetProperty("properties").GetProperty("template"))
+            .First(r => r.GetProperty("type").GetString() == "Microsoft.Resources/deployments"
+                && r.GetProperty("properties").GetProperty("parameters").TryGetProperty("serviceName", out _))
+            .GetProperty("properties").GetProperty("template");
+        var app = Resources(module).Single(r => r.GetProperty("type").GetString() == "Microsoft.App/containerApps");
+        Assert.Contains("'azd-service-name', parameters('serviceName')", app.GetProperty("tags").GetString(), StringComparison.Ordinal);
+        Assert.Equal(Services.Keys.Order(), ContainerApps().Keys.Order());
+    }
+
     /// <summary>A container app as the template gives it: the setting names, secrets, ingress and workload profile.</summary>
     private sealed record App(IReadOnlyList<string> Settings, IReadOnlyList<string> SecretRefs, IReadOnlyList<string> Secrets, string Ingress, string WorkloadProfile);
 
