@@ -57,6 +57,13 @@ public sealed record DatasetInfo(
     [property: Id(2)] IReadOnlyList<DatasetVersionInfo> Versions,
     [property: Id(3)] DateTimeOffset CreatedAt);
 
+/// <summary>The formats a dataset version is stored in (<see cref="DatasetVersionInfo.Format"/>).</summary>
+public static class DatasetFormats
+{
+    public const string Csv = "csv";
+    public const string Parquet = "parquet";
+}
+
 /// <summary>What can use a dataset version.</summary>
 public static class DatasetUseKinds
 {

@@ -136,7 +136,7 @@ public sealed class TrainingHost(
         var progress = new ProgressReporter(job, a.Attempt, log, logger);
         progress.Report(new TrainingProgress("downloading", 1));
         var csv = Path.Combine(directory, "dataset.csv");
-        if (a.Dataset.Format == "parquet")
+        if (a.Dataset.Format == DatasetFormats.Parquet)
         {
             var parquet = Path.Combine(directory, "dataset.parquet");
             await artifacts.DownloadToAsync(a.Dataset.Sha256, parquet, cancellationToken);
@@ -144,7 +144,7 @@ public sealed class TrainingHost(
             await using var output = new StreamWriter(csv, false, new System.Text.UTF8Encoding(false));
             await ParquetProfiler.WriteCsvAsync(input, output, null, cancellationToken);
         }
-        else if (a.Dataset.Format == "csv")
+        else if (a.Dataset.Format == DatasetFormats.Csv)
         {
             await artifacts.DownloadToAsync(a.Dataset.Sha256, csv, cancellationToken);
         }

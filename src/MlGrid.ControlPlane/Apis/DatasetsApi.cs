@@ -14,9 +14,9 @@ namespace MlGrid.ControlPlane.Apis;
 public static class DatasetsApi
 {
     public const string CsvContentType = "text/csv";
-    public const string CsvFormat = "csv";
+    public const string CsvFormat = DatasetFormats.Csv;
     public const string ParquetContentType = "application/vnd.apache.parquet";
-    public const string ParquetFormat = "parquet";
+    public const string ParquetFormat = DatasetFormats.Parquet;
 
     public static RouteGroupBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {

@@ -101,7 +101,7 @@ public static class TrainingJobRequest
     public static (IReadOnlyList<IReadOnlyDictionary<string, double>>? Trials, List<string> Problems) Check(TrainingJobSpec spec, DatasetVersionInfo dataset)
     {
         var problems = new List<string>();
-        if (dataset.Format is not (DatasetsApi.CsvFormat or DatasetsApi.ParquetFormat))
+        if (dataset.Format is not (DatasetFormats.Csv or DatasetFormats.Parquet))
         {
             problems.Add($"Dataset version {spec.DatasetRef} is {dataset.Format}; training reads CSV and Parquet dataset versions.");
         }
@@ -120,8 +120,8 @@ public static class TrainingJobRequest
         {
             try
             {
+                // The planner checks every listed value and range against the trainer, so each trial it gives is valid.
                 trials = SweepPlanner.Trials(sweep, spec.Task, spec.Trainer, spec.Hyperparameters, spec.Seed);
-                problems.AddRange(trials.SelectMany(t => TrainerCatalog.Problems(spec.Trainer, spec.Task, t)).Distinct().Select(p => $"In a trial: {p}"));
             }
             catch (TrainingSpecException ex)
             {

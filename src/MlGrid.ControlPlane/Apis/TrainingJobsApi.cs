@@ -105,11 +105,12 @@ public static class TrainingJobsApi
     /// <summary>Stops a queued or running job; the worker's training stops within seconds.</summary>
     public static async Task<Results<Ok<TrainingJobInfo>, ProblemHttpResult>> Cancel(string id, HttpContext context, IGrainFactory grains)
     {
-        if (!IsJobId(id) || await grains.GetGrain<ITrainingJobGrain>(id).Get() is null)
+        if (!IsJobId(id))
         {
             return NotFound(id);
         }
 
+        // The grain refuses a job that does not exist (404) or has ended (409) itself.
         var info = await grains.GetGrain<ITrainingJobGrain>(id).Cancel();
         context.SetAuditDetail($"training job {id} cancelled");
         return TypedResults.Ok(info);
