@@ -24,6 +24,16 @@ param gpuProfileMinimumCount int = 0
 @minValue(1)
 param gpuProfileMaximumCount int = 1
 
+@description('Where the control-plane silo runs: D4 (the default) or another Dedicated type gives it a node of its own in a profile named "silo"; Consumption is cheaper, but Orleans silos there have been reported unreachable by other replicas.')
+@allowed([
+  'Consumption'
+  'D4'
+  'D8'
+  'E4'
+  'E8'
+])
+param controlPlaneProfileType string = 'D4'
+
 @description('vCPUs and memory of a worker replica; they must fit the GPU profile (8 and 56Gi for NC8as-T4).')
 param workerCpu string = '8.0'
 
@@ -85,6 +95,7 @@ module resources 'resources.bicep' = {
     gpuProfileType: gpuProfileType
     gpuProfileMinimumCount: gpuProfileMinimumCount
     gpuProfileMaximumCount: gpuProfileMaximumCount
+    controlPlaneProfileType: controlPlaneProfileType
     workerCpu: workerCpu
     workerMemory: workerMemory
     workerMinReplicas: workerMinReplicas

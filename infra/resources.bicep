@@ -19,6 +19,9 @@ param gpuProfileType string
 param gpuProfileMinimumCount int
 param gpuProfileMaximumCount int
 
+@description('Consumption, or the Dedicated type of the "silo" profile the control plane gets to itself.')
+param controlPlaneProfileType string
+
 param workerCpu string
 param workerMemory string
 param workerMinReplicas int
@@ -91,6 +94,7 @@ module environment 'modules/environment.bicep' = {
     gpuProfileType: gpuProfileType
     gpuProfileMinimumCount: gpuProfileMinimumCount
     gpuProfileMaximumCount: gpuProfileMaximumCount
+    siloProfileType: controlPlaneProfileType == 'Consumption' ? '' : controlPlaneProfileType
   }
 }
 
@@ -118,11 +122,15 @@ var common = [
   }
 ]
 
-// Silos talk to each other on their replica's own address, found at start.
+// Silos talk to each other on their replica's own address, found at start, listening on every interface on fixed ports.
 var silo = [
   {
     name: 'Orleans__Endpoints__AdvertisedIPAddress'
     value: 'auto'
+  }
+  {
+    name: 'Orleans__Endpoints__SiloPort'
+    value: '11111'
   }
 ]
 
@@ -140,13 +148,18 @@ module controlPlane 'modules/container-app.bicep' = {
     identityClientId: identity.properties.clientId
     registryServer: registry.outputs.loginServer
     image: controlPlaneImage
-    workloadProfileName: 'Consumption'
+    workloadProfileName: environment.outputs.siloProfileName
     cpu: '1.0'
     memory: '2Gi'
     minReplicas: 1
     maxReplicas: 1
     ingress: 'internal'
     env: concat(common, silo, [
+      {
+        // Where the gateway, an Orleans client, connects.
+        name: 'Orleans__Endpoints__GatewayPort'
+        value: '30000'
+      }
       {
         name: 'OTEL_SERVICE_NAME'
         value: 'controlplane'

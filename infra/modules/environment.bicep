@@ -23,6 +23,9 @@ param gpuProfileMinimumCount int = 0
 @minValue(1)
 param gpuProfileMaximumCount int = 1
 
+@description('Dedicated workload profile type (D4, …) of a "silo" profile for the control plane; empty to run it on Consumption.')
+param siloProfileType string = ''
+
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: logAnalyticsName
 }
@@ -52,16 +55,30 @@ resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
         sharedKey: logAnalytics.listKeys().primarySharedKey
       }
     }
-    workloadProfiles: [
-      {
-        name: 'Consumption'
-        workloadProfileType: 'Consumption'
-      }
-      gpuProfile
-    ]
+    workloadProfiles: concat(
+      [
+        {
+          name: 'Consumption'
+          workloadProfileType: 'Consumption'
+        }
+        gpuProfile
+      ],
+      empty(siloProfileType)
+        ? []
+        : [
+            {
+              name: 'silo'
+              workloadProfileType: siloProfileType
+              minimumCount: 1
+              maximumCount: 1
+            }
+          ]
+    )
   }
 }
 
 output id string = environment.id
 output name string = environment.name
+@description('The profile the control plane runs on.')
+output siloProfileName string = empty(siloProfileType) ? 'Consumption' : 'silo'
 output defaultDomain string = environment.properties.defaultDomain

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
@@ -45,6 +47,13 @@ public static class OrleansHosting
                 o.SiloPort = configuration.GetValue<int?>("Orleans:Endpoints:SiloPort") ?? FreePort();
                 o.GatewayPort = configuration.GetValue<int?>("Orleans:Endpoints:GatewayPort") ?? (role == SiloRoles.Control ? FreePort() : 0);
                 o.AdvertisedIPAddress = AdvertisedAddress(configuration);
+                if (!IPAddress.IsLoopback(o.AdvertisedIPAddress))
+                {
+                    // In a container the advertised address need not be one the process can bind (Container Apps'
+                    // Consumption profile shows a virtual one): listen on every interface, on the same ports.
+                    o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, o.SiloPort);
+                    o.GatewayListeningEndpoint = o.GatewayPort == 0 ? null : new IPEndPoint(IPAddress.Any, o.GatewayPort);
+                }
             });
             silo.UseAzureStorageClustering(options => options.Configure<TableServiceClient>((o, tables) =>
             {
@@ -90,7 +99,7 @@ public static class OrleansHosting
 
     private static int FreePort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
@@ -103,7 +112,7 @@ public static class OrleansHosting
 
     /// <summary>
     /// The address other silos (and, for a worker, the gateways) reach this process at: the configured one; with
-    /// <c>auto</c>, this host's own first IPv4 address (a container's, in Azure Container Apps); loopback when unset,
+    /// <c>auto</c>, this host's own IPv4 address (a container replica's, in Azure Container Apps); loopback when unset,
     /// for a cluster on one machine.
     /// </summary>
     public static IPAddress AdvertisedAddress(IConfiguration configuration)
@@ -121,8 +130,22 @@ public static class OrleansHosting
                 : throw new InvalidOperationException($"{AdvertisedAddressKey} is '{configured}': give an IP address, or 'auto' to use this host's own.");
         }
 
-        return Dns.GetHostAddresses(Dns.GetHostName())
-            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+        var interfaces = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address));
+        return PickOwnAddress(interfaces)
             ?? throw new InvalidOperationException($"{AdvertisedAddressKey} is 'auto' but this host has no IPv4 address besides loopback; set the address.");
+    }
+
+    /// <summary>
+    /// Of a host's interface addresses, the one to advertise: IPv4, not loopback, and a routable one before a
+    /// link-local one (169.254.0.0/16, which every replica may share); null when there is none.
+    /// </summary>
+    public static IPAddress? PickOwnAddress(IEnumerable<IPAddress> addresses)
+    {
+        var candidates = addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a)).ToList();
+        return candidates.FirstOrDefault(a => !IsLinkLocal(a)) ?? candidates.FirstOrDefault();
+
+        static bool IsLinkLocal(IPAddress address) => address.GetAddressBytes() is [169, 254, _, _];
     }
 }

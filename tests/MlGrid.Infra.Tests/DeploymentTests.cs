@@ -77,6 +77,23 @@ public sealed partial class DeploymentTests
     }
 
     [Fact]
+    public void The_control_plane_silo_gets_a_dedicated_node_unless_consumption_is_chosen()
+    {
+        // Orleans silos on Container Apps' Consumption profile have been reported unreachable from other replicas;
+        // by default the control plane runs on a one-node Dedicated profile of its own.
+        var parameter = Bicep.Template.GetProperty("parameters").GetProperty("controlPlaneProfileType");
+        Assert.Equal("D4", parameter.GetProperty("defaultValue").GetString());
+        Assert.Contains("Consumption", parameter.GetProperty("allowedValues").EnumerateArray().Select(v => v.GetString()));
+
+        Assert.Contains("siloProfileName", ContainerApps()["controlplane"].WorkloadProfile, StringComparison.Ordinal);
+        var environment = Resource(Nested("mlgrid").GetProperty("properties").GetProperty("template"), "environment").GetProperty("properties");
+        Assert.Contains("equals(parameters('controlPlaneProfileType'), 'Consumption')", environment.GetProperty("parameters").GetProperty("siloProfileType").GetString(), StringComparison.Ordinal);
+        var managed = Resources(environment.GetProperty("template")).Single(r => r.GetProperty("type").GetString() == "Microsoft.App/managedEnvironments");
+        var profiles = managed.GetProperty("properties").GetProperty("workloadProfiles").GetString()!;
+        Assert.Contains("createObject('name', 'silo', 'workloadProfileType', parameters('siloProfileType'), 'minimumCount', 1, 'maximumCount', 1)", profiles, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Azure_yaml_deploys_each_service_from_its_project_to_the_app_of_that_name()
     {
         var yaml = File.ReadAllText(Path.Combine(Bicep.RepositoryRoot, "azure.yaml"));

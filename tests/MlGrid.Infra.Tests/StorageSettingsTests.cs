@@ -1,6 +1,10 @@
 using Azure.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using MlGrid.Hosting;
+using Orleans.Configuration;
 
 namespace MlGrid.Infra.Tests;
 
@@ -67,5 +71,42 @@ public sealed class StorageSettingsTests
         {
             Assert.Contains("no IPv4 address besides loopback", ex.Message, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void Auto_advertises_a_routable_ipv4_address_before_a_link_local_one()
+    {
+        static System.Net.IPAddress? Pick(params string[] addresses) => OrleansHosting.PickOwnAddress(addresses.Select(System.Net.IPAddress.Parse));
+
+        // Container Apps' Consumption profile shows replicas a link-local virtual address beside (or instead of) their own.
+        Assert.Equal("100.100.61.190", Pick("127.0.0.1", "169.254.1.240", "fe80::1", "100.100.61.190")?.ToString());
+        Assert.Equal("10.0.0.7", Pick("::1", "10.0.0.7", "10.0.0.8")?.ToString());
+        Assert.Equal("169.254.1.240", Pick("127.0.0.1", "169.254.1.240")?.ToString());
+        Assert.Null(Pick("127.0.0.1", "::1", "fe80::1"));
+    }
+
+    [Theory]
+    [InlineData(null, "127.0.0.1", "127.0.0.1")]
+    [InlineData("10.1.2.3", "10.1.2.3", "0.0.0.0")]
+    public void A_silo_listens_on_every_interface_when_it_advertises_an_address_other_than_loopback(string? advertised, string expectedAdvertised, string expectedListening)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:storage"] = "UseDevelopmentStorage=true",
+            [OrleansHosting.AdvertisedAddressKey] = advertised,
+            ["Orleans:Endpoints:SiloPort"] = "11111",
+            ["Orleans:Endpoints:GatewayPort"] = "30000",
+        });
+        builder.AddMlGridSilo(MlGrid.Contracts.SiloRoles.Control);
+        using var host = builder.Build();
+
+        var endpoints = host.Services.GetRequiredService<IOptions<EndpointOptions>>().Value;
+        Assert.Equal(expectedAdvertised, endpoints.AdvertisedIPAddress.ToString());
+        Assert.Equal(11111, endpoints.SiloPort);
+        Assert.Equal(30000, endpoints.GatewayPort);
+        Assert.Equal(expectedListening, (endpoints.SiloListeningEndpoint?.Address ?? endpoints.AdvertisedIPAddress).ToString());
+        Assert.Equal(expectedListening, (endpoints.GatewayListeningEndpoint?.Address ?? endpoints.AdvertisedIPAddress).ToString());
+        Assert.Equal(11111, endpoints.SiloListeningEndpoint?.Port ?? endpoints.SiloPort);
     }
 }
