@@ -4,12 +4,13 @@ using System.Security.Cryptography;
 namespace MlGrid.AppHost;
 
 /// <summary>What a local run is configured with: environment variables first, sensible defaults otherwise.</summary>
-internal sealed record LocalSettings(string DataDirectory, int GatewayPort, int Workers, string AdminKey, string ClusterId)
+internal sealed record LocalSettings(string DataDirectory, int GatewayPort, int Workers, string AdminKey, string ClusterId, string? SiloAddress)
 {
     public const string AdminKeyVariable = "MLGRID_ADMIN_KEY";
     public const string DataDirectoryVariable = "MLGRID_DATA_DIR";
     public const string GatewayPortVariable = "MLGRID_GATEWAY_PORT";
     public const string WorkersVariable = "MLGRID_WORKERS";
+    public const string SiloAddressVariable = "MLGRID_SILO_ADDRESS";
 
     /// <summary>A fresh key every start: only this run's gateway and control plane share it, so nothing stores it.</summary>
     public string InternalKey { get; } = RandomNumberGenerator.GetHexString(64, lowercase: true);
@@ -26,7 +27,8 @@ internal sealed record LocalSettings(string DataDirectory, int GatewayPort, int 
 
         // Every start is a new cluster (same storage, same state): silos of a killed run never hold up this one.
         var clusterId = $"mlgrid-{DateTime.UtcNow:yyyyMMddHHmmss}-{RandomNumberGenerator.GetHexString(4, lowercase: true)}";
-        return new LocalSettings(dataDirectory, gatewayPort, workers, ReadOrCreateAdminKey(configuration, dataDirectory), clusterId);
+        return new LocalSettings(dataDirectory, gatewayPort, workers, ReadOrCreateAdminKey(configuration, dataDirectory), clusterId,
+            configuration[SiloAddressVariable] is { Length: > 0 } address ? address : null);
     }
 
     /// <summary>MLGRID_ADMIN_KEY when set; otherwise a key generated on first start, kept in the data folder and shown once.</summary>

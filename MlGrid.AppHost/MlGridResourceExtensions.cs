@@ -63,6 +63,13 @@ internal static class MlGridResourceExtensions
             .WithEnvironment("Orleans__ClusterId", settings.ClusterId)
             .WaitFor(storage);
 
+    /// <summary>
+    /// With MLGRID_SILO_ADDRESS set (an IP address, or auto for this machine's own), a silo advertises that address
+    /// and listens on every interface, as silos do in Azure; otherwise the cluster stays on loopback.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithSiloAddress(this IResourceBuilder<ProjectResource> project, LocalSettings settings) =>
+        settings.SiloAddress is { } address ? project.WithEnvironment("Orleans__Endpoints__AdvertisedIPAddress", address) : project;
+
     private static void EnsureInstalled(string toolDirectory, string entryPoint)
     {
         if (File.Exists(entryPoint))

@@ -15,6 +15,7 @@ var storage = builder.AddAzurite("storage", settings);
 var controlPlane = builder.AddProject<Projects.MlGrid_ControlPlane>("controlplane")
     .WithHttpEndpoint(port: MlGridResourceExtensions.FreePort(), isProxied: false)
     .WithMlGridCluster(storage, settings)
+    .WithSiloAddress(settings)
     .WithEnvironment("Governance__InternalKey", internalKey)
     .WithHttpHealthCheck("/health");
 
@@ -23,6 +24,7 @@ var worker = builder.AddProject<Projects.MlGrid_Worker>("worker")
     .WithHttpEndpoint()
     .WithReplicas(settings.Workers)
     .WithMlGridCluster(storage, settings)
+    .WithSiloAddress(settings)
     .WithHttpHealthCheck("/health")
     .WaitFor(controlPlane);
 

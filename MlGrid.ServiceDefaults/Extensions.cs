@@ -63,7 +63,16 @@ public static class ServiceDefaultsExtensions
         // In Azure: traces, metrics and logs to Application Insights (Azure Monitor) through its OpenTelemetry exporter.
         if (!string.IsNullOrWhiteSpace(builder.Configuration[AzureMonitorConnectionKey]))
         {
-            builder.Services.AddOpenTelemetry().UseAzureMonitor(o => o.ConnectionString = builder.Configuration[AzureMonitorConnectionKey]);
+            builder.Services.AddOpenTelemetry().UseAzureMonitor(o =>
+            {
+                o.ConnectionString = builder.Configuration[AzureMonitorConnectionKey];
+                // The deployment's Application Insights takes Entra ID tokens only: send as the managed identity
+                // (DefaultAzureCredential picks it by AZURE_CLIENT_ID, as the storage clients do).
+                if (builder.Configuration["AZURE_CLIENT_ID"] is { Length: > 0 })
+                {
+                    o.Credential = new Azure.Identity.DefaultAzureCredential();
+                }
+            });
         }
 
         return builder;

@@ -59,16 +59,16 @@ param gatewayMaxReplicas int = 3
 @description('The admin API key (send as Authorization: Bearer <key>); azd asks for it once and keeps it in the environment.')
 param adminKey string
 
-@secure()
-@description('Proves to the control plane that a call came through a gateway; generated when not given.')
-param internalKey string = newGuid()
+@description('Images: the ones azd deployed last (main.parameters.json reads them from the azd environment), or on the first provision a placeholder that serves HTTP on 8080 until azd deploy replaces it.')
+param controlPlaneImage string = 'mcr.microsoft.com/dotnet/samples:aspnetapp'
 
-@description('Images; placeholders until azd deploy builds and pushes the real ones.')
-param controlPlaneImage string = 'mcr.microsoft.com/k8se/quickstart:latest'
+param workerImage string = 'mcr.microsoft.com/dotnet/samples:aspnetapp'
 
-param workerImage string = 'mcr.microsoft.com/k8se/quickstart:latest'
+param gatewayImage string = 'mcr.microsoft.com/dotnet/samples:aspnetapp'
 
-param gatewayImage string = 'mcr.microsoft.com/k8se/quickstart:latest'
+// Proves to the control plane that a call came through a gateway. Derived from the admin key, so it stays the same
+// on every provision (replicas started before and after one agree) and changes only when the admin key does.
+var internalKey = guid(adminKey, environmentName, 'mlgrid-internal-key')
 
 var tags = {
   'azd-env-name': environmentName

@@ -59,7 +59,8 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     logAnalyticsName: '${abbreviations.logAnalytics}${token}'
-    applicationInsightsName: applicationInsightsName
+    applicationInsightsName: '${abbreviations.applicationInsights}${token}'
+    principalId: identity.properties.principalId
   }
 }
 
@@ -98,12 +99,6 @@ module environment 'modules/environment.bicep' = {
   }
 }
 
-var applicationInsightsName = '${abbreviations.applicationInsights}${token}'
-
-resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
-  name: applicationInsightsName
-}
-
 // What every process reads: storage by endpoint (no key: the managed identity's token), the cluster, telemetry.
 var storageConnection = 'BlobEndpoint=${storage.outputs.blobEndpoint};TableEndpoint=${storage.outputs.tableEndpoint}'
 var clusterId = 'mlgrid-${environmentName}'
@@ -118,7 +113,7 @@ var common = [
   }
   {
     name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
-    value: applicationInsights.properties.ConnectionString
+    value: monitoring.outputs.applicationInsightsConnectionString
   }
 ]
 
@@ -200,10 +195,6 @@ module worker 'modules/container-app.bicep' = {
         value: 'worker'
       }
       {
-        name: 'ASPNETCORE_URLS'
-        value: 'http://+:8080'
-      }
-      {
         name: 'Worker__TrainingSlots'
         value: string(workerTrainingSlots)
       }
@@ -281,4 +272,3 @@ output registryName string = registry.outputs.name
 output gatewayFqdn string = gateway.outputs.fqdn
 output storageAccountName string = storage.outputs.name
 output environmentName string = environment.outputs.name
-output workerAppName string = worker.outputs.name

@@ -23,6 +23,9 @@ param registryServer string
 @description('The image; azd deploy replaces the placeholder with the one it builds.')
 param image string
 
+// The placeholder of a first provision has none of the health endpoints; Container Apps' default TCP probes cover it.
+var realImage = !startsWith(image, 'mcr.microsoft.com/dotnet/samples:')
+
 @description('The workload profile the app runs on: Consumption, or the GPU profile for workers.')
 param workloadProfileName string
 
@@ -110,7 +113,18 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
               value: identityClientId
             }
           ])
-          probes: [
+          probes: !realImage ? [] : [
+            {
+              // Up to 110 s to start: a worker probes its GPU and measures capacity, every silo joins the cluster.
+              type: 'Startup'
+              httpGet: {
+                path: '/alive'
+                port: targetPort
+              }
+              initialDelaySeconds: 10
+              periodSeconds: 10
+              failureThreshold: 10
+            }
             {
               type: 'Liveness'
               httpGet: {

@@ -85,7 +85,8 @@ public static class OrleansHosting
                 o.ClusterId = ClusterId(configuration);
                 o.ServiceId = ServiceId;
             });
-            // A restarted control plane comes back on new ports: look for it often, so routing catches up within seconds.
+            // A restarted control plane comes back at a new address (new ports locally, a new replica address in Azure):
+            // look for it often, so routing catches up within seconds.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             client.UseAzureStorageClustering(options => options.Configure<TableServiceClient>((o, tables) =>
             {

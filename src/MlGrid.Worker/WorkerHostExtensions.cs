@@ -14,6 +14,11 @@ public static class WorkerHostExtensions
     {
         var options = builder.Configuration.GetSection(ModelHostOptions.Section).Get<ModelHostOptions>() ?? new ModelHostOptions();
         var inferenceUrl = options.InferenceUrl is { Length: > 0 } configured ? configured : ListenUrl(builder.Configuration);
+        if (ListenEverywhere(builder.Configuration) is { } everywhere)
+        {
+            builder.WebHost.UseUrls(everywhere);
+        }
+
         var (gpu, gpuDetail) = options.Gpu switch
         {
             "true" => (true, "forced on by Worker:Gpu"),
@@ -37,10 +42,29 @@ public static class WorkerHostExtensions
         return builder;
     }
 
-    /// <summary>The first HTTP address this process listens on, with wildcard and localhost hosts made concrete.</summary>
-    private static string ListenUrl(IConfiguration configuration)
+    /// <summary>
+    /// For a worker told to listen on localhost but advertised at another address (silos reached over the network),
+    /// the same URLs on every interface, so gateways elsewhere reach what it publishes; otherwise null.
+    /// </summary>
+    public static string? ListenEverywhere(IConfiguration configuration)
     {
-        var urls = configuration["ASPNETCORE_URLS"] ?? configuration["urls"] ?? "http://127.0.0.1:5000";
+        var urls = configuration["ASPNETCORE_URLS"] ?? configuration["urls"];
+        return urls is not null
+            && urls.Contains("://localhost:", StringComparison.OrdinalIgnoreCase)
+            && !System.Net.IPAddress.IsLoopback(OrleansHosting.AdvertisedAddress(configuration))
+            ? urls.Replace("://localhost:", "://0.0.0.0:", StringComparison.OrdinalIgnoreCase)
+            : null;
+    }
+
+    /// <summary>
+    /// The first HTTP address this process listens on (ASPNETCORE_URLS, or ASPNETCORE_HTTP_PORTS as the container
+    /// images set it), with wildcard and localhost hosts made the address this worker advertises to the cluster.
+    /// </summary>
+    public static string ListenUrl(IConfiguration configuration)
+    {
+        var ports = configuration["ASPNETCORE_HTTP_PORTS"] ?? configuration["http_ports"];
+        var urls = configuration["ASPNETCORE_URLS"] ?? configuration["urls"]
+            ?? (ports is { Length: > 0 } ? "http://+:" + ports.Split(';', ',')[0].Trim() : "http://127.0.0.1:5000");
         var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .FirstOrDefault(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? urls.Split(';')[0];
         var uri = new UriBuilder(first.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal));

@@ -38,7 +38,8 @@ public sealed class MlGridApp : IAsyncDisposable
     /// <summary>Every line the resources (control plane, workers, gateway, Azurite) wrote, as the AppHost forwards them.</summary>
     public LogCapture Logs { get; }
 
-    public static async Task<MlGridApp> StartAsync(string dataDirectory, string adminKey)
+    /// <summary>Starts the AppHost on the data folder; <paramref name="settings"/> adds local settings (NAME=value).</summary>
+    public static async Task<MlGridApp> StartAsync(string dataDirectory, string adminKey, params string[] settings)
     {
         var port = Polling.FreePort();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.MlGrid_AppHost>(
@@ -46,6 +47,7 @@ public sealed class MlGridApp : IAsyncDisposable
             $"MLGRID_DATA_DIR={dataDirectory}",
             $"MLGRID_ADMIN_KEY={adminKey}",
             $"MLGRID_GATEWAY_PORT={port}",
+            .. settings,
         ]);
         var logs = new LogCapture();
         builder.Services.AddLogging(logging =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
 
@@ -25,31 +24,7 @@ internal static class Bicep
     {
         var path = Metadata("BicepPath").Replace('\\', '/');
         Assert.True(File.Exists(path), $"The Bicep CLI is not at {path}; the Azure.Bicep.CommandLine package should have brought it.");
-        var start = new ProcessStartInfo(path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepositoryRoot,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // No update checks or telemetry: CI has no internet.
-        start.Environment["BICEP_TRACING_ENABLED"] = "false";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"bicep {string.Join(' ', arguments)} did not finish in 3 minutes.");
-        }
-
-        return (process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+        return Processes.Run(path, arguments, TimeSpan.FromMinutes(3), new Dictionary<string, string> { ["BICEP_TRACING_ENABLED"] = "false" });
     }
 
     private static string Metadata(string key) =>

@@ -74,6 +74,35 @@ public sealed partial class DeploymentTests
         var account = storage.GetProperty("properties").GetProperty("template").GetProperty("resources").EnumerateArray()
             .Single(r => r.GetProperty("type").GetString() == "Microsoft.Storage/storageAccounts");
         Assert.False(account.GetProperty("properties").GetProperty("allowSharedKeyAccess").GetBoolean());
+
+        // So is Application Insights: local (key-only) auth off, the identity may publish.
+        var monitoring = Resource(Nested("mlgrid").GetProperty("properties").GetProperty("template"), "monitoring").GetProperty("properties").GetProperty("template");
+        var component = Resources(monitoring).Single(r => r.GetProperty("type").GetString() == "Microsoft.Insights/components");
+        Assert.True(component.GetProperty("properties").GetProperty("DisableLocalAuth").GetBoolean());
+        var publisher = Resources(monitoring).Single(r => r.GetProperty("type").GetString() == "Microsoft.Authorization/roleAssignments");
+        Assert.Contains("3913510d-42f4-4e42-8a64-420c390055eb", monitoring.GetProperty("variables").GetProperty("monitoringMetricsPublisher").GetString(), StringComparison.Ordinal);
+        Assert.Contains("monitoringMetricsPublisher", publisher.GetProperty("properties").GetProperty("roleDefinitionId").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Silos_advertise_their_own_address_on_fixed_ports_and_the_gateway_finds_the_control_plane_by_its_app_name()
+    {
+        var apps = ContainerApps();
+        foreach (var silo in new[] { "controlplane", "worker" })
+        {
+            Assert.Equal("auto", apps[silo].Literals["Orleans__Endpoints__AdvertisedIPAddress"]);
+            Assert.Equal("11111", apps[silo].Literals["Orleans__Endpoints__SiloPort"]);
+        }
+
+        // Only the control plane is a gateway for Orleans clients (the gateway app); workers serve HTTP on the image's port.
+        Assert.Equal("30000", apps["controlplane"].Literals["Orleans__Endpoints__GatewayPort"]);
+        Assert.DoesNotContain("Orleans__Endpoints__GatewayPort", apps["worker"].Settings);
+        Assert.DoesNotContain("Orleans__Endpoints__AdvertisedIPAddress", apps["gateway"].Settings);
+
+        var template = Nested("mlgrid").GetProperty("properties").GetProperty("template");
+        Assert.Contains("'services__controlplane__http__0', 'value', format('http://{0}', variables('controlPlaneName'))", apps["gateway"].Expression, StringComparison.Ordinal);
+        Assert.Equal("[variables('controlPlaneName')]", Resource(template, "controlplane").GetProperty("properties").GetProperty("parameters").GetProperty("name").GetProperty("value").GetString());
+        Assert.Equal("controlplane", template.GetProperty("variables").GetProperty("controlPlaneName").GetString());
     }
 
     [Fact]
@@ -140,7 +169,9 @@ public sealed partial class DeploymentTests
     }
 
     /// <summary>A container app as the template gives it: the setting names, secrets, ingress and workload profile.</summary>
-    private sealed record App(IReadOnlyList<string> Settings, IReadOnlyList<string> SecretRefs, IReadOnlyList<string> Secrets, string Ingress, string WorkloadProfile);
+    private sealed record App(
+        IReadOnlyList<string> Settings, IReadOnlyDictionary<string, string> Literals, IReadOnlyList<string> SecretRefs, IReadOnlyList<string> Secrets,
+        string Ingress, string WorkloadProfile, string Expression);
 
     private static Dictionary<string, App> ContainerApps()
     {
@@ -170,32 +201,33 @@ public sealed partial class DeploymentTests
             var secrets = parameters.TryGetProperty("secrets", out var given) && given.GetProperty("value").ValueKind == JsonValueKind.Object
                 ? given.GetProperty("value").EnumerateObject().Select(p => p.Name).ToList()
                 : [];
-            apps[service] = new App(settings, secretRefs, secrets,
+            var literals = LiteralValue().Matches(expression).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+            foreach (var entry in VariableEntries(expression, variables).Where(e => e.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.String))
+            {
+                literals[entry.GetProperty("name").GetString()!] = entry.GetProperty("value").GetString()!;
+            }
+
+            apps[service] = new App(settings, literals, secretRefs, secrets,
                 parameters.GetProperty("ingress").GetProperty("value").ToString() is var ingress && ingress.StartsWith('[') ? ingress : $"'{ingress}'",
-                parameters.GetProperty("workloadProfileName").GetProperty("value").ToString());
+                parameters.GetProperty("workloadProfileName").GetProperty("value").ToString(), expression);
         }
 
         return apps;
     }
 
     /// <summary>The names in an env expression: createObject('name', 'X', …) entries and the entries of variables it concatenates.</summary>
-    private static List<string> SettingNames(string expression, JsonElement variables)
-    {
-        var names = NameEntry().Matches(expression).Select(m => m.Groups[1].Value).ToList();
-        if (variables.ValueKind == JsonValueKind.Object)
-        {
-            foreach (Match variable in VariableUse().Matches(expression))
-            {
-                if (variables.TryGetProperty(variable.Groups[1].Value, out var value) && value.ValueKind == JsonValueKind.Array)
-                {
-                    names.AddRange(value.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("name", out _))
-                        .Select(e => e.GetProperty("name").GetString()!));
-                }
-            }
-        }
+    private static List<string> SettingNames(string expression, JsonElement variables) =>
+        [.. NameEntry().Matches(expression).Select(m => m.Groups[1].Value), .. VariableEntries(expression, variables).Select(e => e.GetProperty("name").GetString()!)];
 
-        return names;
-    }
+    /// <summary>The {name, …} entries of the template variables an env expression concatenates.</summary>
+    private static IEnumerable<JsonElement> VariableEntries(string expression, JsonElement variables) =>
+        variables.ValueKind != JsonValueKind.Object
+            ? []
+            : VariableUse().Matches(expression)
+                .Select(m => variables.TryGetProperty(m.Groups[1].Value, out var value) ? value : default)
+                .Where(value => value.ValueKind == JsonValueKind.Array)
+                .SelectMany(value => value.EnumerateArray())
+                .Where(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("name", out _));
 
     private static JsonElement Nested(string name) => Resource(Bicep.Template, name);
 
@@ -210,6 +242,9 @@ public sealed partial class DeploymentTests
 
     [GeneratedRegex(@"createObject\('name', '([^']+)'")]
     private static partial Regex NameEntry();
+
+    [GeneratedRegex(@"createObject\('name', '([^']+)', 'value', '([^']*)'\)")]
+    private static partial Regex LiteralValue();
 
     [GeneratedRegex(@"variables\('([^']+)'\)")]
     private static partial Regex VariableUse();

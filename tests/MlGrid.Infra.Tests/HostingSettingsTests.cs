@@ -8,7 +8,7 @@ using Orleans.Configuration;
 
 namespace MlGrid.Infra.Tests;
 
-public sealed class StorageSettingsTests
+public sealed class HostingSettingsTests
 {
     private static TokenCredential NoCredential() => throw new InvalidOperationException("A keyed connection string must not ask for a credential.");
 
@@ -108,5 +108,22 @@ public sealed class StorageSettingsTests
         Assert.Equal(expectedListening, (endpoints.SiloListeningEndpoint?.Address ?? endpoints.AdvertisedIPAddress).ToString());
         Assert.Equal(expectedListening, (endpoints.GatewayListeningEndpoint?.Address ?? endpoints.AdvertisedIPAddress).ToString());
         Assert.Equal(11111, endpoints.SiloListeningEndpoint?.Port ?? endpoints.SiloPort);
+    }
+
+    [Theory]
+    [InlineData("ASPNETCORE_HTTP_PORTS", "8080", "10.1.2.3", "http://10.1.2.3:8080")]
+    [InlineData("ASPNETCORE_URLS", "http://+:9000;http://+:9001", "10.1.2.3", "http://10.1.2.3:9000")]
+    [InlineData("ASPNETCORE_URLS", "http://localhost:5123", null, "http://127.0.0.1:5123")]
+    [InlineData("ASPNETCORE_URLS", "http://192.168.4.5:7000", "10.1.2.3", "http://192.168.4.5:7000")]
+    public void A_worker_publishes_the_http_address_it_listens_on_at_its_advertised_address(string key, string value, string? advertised, string expected)
+    {
+        // In its container the worker is given no URL setting, only the image's ASPNETCORE_HTTP_PORTS.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [key] = value,
+            [OrleansHosting.AdvertisedAddressKey] = advertised,
+        }).Build();
+
+        Assert.Equal(expected, MlGrid.Worker.WorkerHostExtensions.ListenUrl(configuration));
     }
 }
