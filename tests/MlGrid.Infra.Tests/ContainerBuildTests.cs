@@ -17,8 +17,6 @@ public sealed class ContainerBuildTests(ContainerBuildTests.Builds builds) : ICl
     {
         var image = await builds.BuildAsync("src/MlGrid.Worker/MlGrid.Worker.csproj");
 
-        // ONNX Runtime 1.2x's CUDA provider loads CUDA 12 and cuDNN 9, which NVIDIA's runtime image carries.
-        Assert.Matches(@"^nvcr\.io/nvidia/cuda:12\.\d+\.\d+-cudnn-runtime-ubuntu\d+\.\d+$", image.BaseImage);
         Assert.Equal(["/app/MlGrid.Worker"], image.Entrypoint);
         Assert.Equal("1000", image.User);
         Assert.Contains("8080/tcp", image.ExposedPorts);
@@ -35,6 +33,15 @@ public sealed class ContainerBuildTests(ContainerBuildTests.Builds builds) : ICl
         Assert.Contains("app/libcoreclr.so", image.AppFiles);
         Assert.Contains("app/MlGrid.Worker", image.AppFiles);
         Assert.Contains("app/MlGrid.Worker.dll", image.AppFiles);
+
+        // NVIDIA's CUDA runtime image with cuDNN, of the CUDA major version the packaged CUDA provider links against.
+        var baseImage = System.Text.RegularExpressions.Regex.Match(image.BaseImage, @"^nvcr\.io/nvidia/cuda:(?<major>\d+)\.\d+\.\d+-cudnn-runtime-ubuntu\d+\.\d+$");
+        Assert.True(baseImage.Success, image.BaseImage);
+        var needed = ElfLibraries.Needed(image.CudaProvider!);
+        foreach (var library in new[] { "libcudart.so", "libcublas.so", "libcublasLt.so" })
+        {
+            Assert.Contains($"{library}.{baseImage.Groups["major"].Value}", needed);
+        }
     }
 
     [Theory]
@@ -65,7 +72,8 @@ public sealed class ContainerBuildTests(ContainerBuildTests.Builds builds) : ICl
         IReadOnlyList<string> ExposedPorts,
         IReadOnlyList<string> Environment,
         bool KeepsBaseLayers,
-        IReadOnlySet<string> AppFiles);
+        IReadOnlySet<string> AppFiles,
+        string? CudaProvider);
 
     /// <summary>The loopback registry and one artifacts folder shared by the three builds (they share most projects).</summary>
     public sealed class Builds : IAsyncLifetime
@@ -155,6 +163,7 @@ public sealed class ContainerBuildTests(ContainerBuildTests.Builds builds) : ICl
             var diffIds = config.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => d.GetString()!).ToList();
 
             var appFiles = new HashSet<string>(StringComparer.Ordinal);
+            string? cudaProvider = null;
             foreach (var layer in manifest.GetProperty("layers").EnumerateArray().Skip(1))
             {
                 var bytes = Blob(layer);
@@ -162,7 +171,13 @@ public sealed class ContainerBuildTests(ContainerBuildTests.Builds builds) : ICl
                 using var reader = new TarReader(content);
                 while (reader.GetNextEntry() is { } entry)
                 {
-                    appFiles.Add(entry.Name.TrimStart('.', '/'));
+                    var name = entry.Name.TrimStart('.', '/');
+                    appFiles.Add(name);
+                    if (name == "app/libonnxruntime_providers_cuda.so")
+                    {
+                        cudaProvider = Path.Combine(Path.GetDirectoryName(archive)!, Path.GetFileName(archive) + ".providers_cuda.so");
+                        entry.ExtractToFile(cudaProvider, overwrite: true);
+                    }
                 }
             }
 
@@ -173,7 +188,8 @@ public sealed class ContainerBuildTests(ContainerBuildTests.Builds builds) : ICl
                 settings.TryGetProperty("ExposedPorts", out var ports) ? ports.EnumerateObject().Select(p => p.Name).ToList() : [],
                 Strings(settings, "Env"),
                 diffIds.Count >= 2 && diffIds[0] == baseLayerDiffId,
-                appFiles);
+                appFiles,
+                cudaProvider);
         }
 
         private static List<string> Strings(JsonElement settings, string name) =>
