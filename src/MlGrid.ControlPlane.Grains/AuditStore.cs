@@ -5,6 +5,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using MlGrid.Contracts;
+using MlGrid.Hosting;
 
 namespace MlGrid.ControlPlane.Grains;
 
@@ -38,8 +39,7 @@ public sealed class AuditStore(BlobServiceClient blobs)
     private const string Prefix = "chain/";
     private const string Suffix = ".jsonl";
 
-    private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(StorageNames.AuditContainer);
-    private volatile bool _containerReady;
+    private readonly BlobContainerOnFirstUse _container = new(blobs.GetBlobContainerClient(StorageNames.AuditContainer));
 
     public static string SegmentName(int segment) => $"{Prefix}{segment.ToString("D6", CultureInfo.InvariantCulture)}{Suffix}";
 
@@ -49,7 +49,7 @@ public sealed class AuditStore(BlobServiceClient blobs)
         var segments = new List<int>();
         try
         {
-            await foreach (var blob in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = Prefix }, cancellationToken))
+            await foreach (var blob in _container.Client.GetBlobsAsync(new GetBlobsOptions { Prefix = Prefix }, cancellationToken))
             {
                 var name = blob.Name;
                 if (name.EndsWith(Suffix, StringComparison.Ordinal)
@@ -74,7 +74,7 @@ public sealed class AuditStore(BlobServiceClient blobs)
         BlobDownloadResult download;
         try
         {
-            download = await _container.GetBlobClient(SegmentName(segment)).DownloadContentAsync(cancellationToken);
+            download = await _container.Client.GetBlobClient(SegmentName(segment)).DownloadContentAsync(cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -91,8 +91,8 @@ public sealed class AuditStore(BlobServiceClient blobs)
     /// <summary>Appends one block of whole lines at <paramref name="position"/>, creating the segment when it starts there.</summary>
     public async Task<AuditAppendResult> AppendAsync(int segment, long position, ReadOnlyMemory<byte> block, CancellationToken cancellationToken = default)
     {
-        await EnsureContainerAsync(cancellationToken);
-        var blob = _container.GetAppendBlobClient(SegmentName(segment));
+        await _container.EnsureCreatedAsync(cancellationToken);
+        var blob = _container.Client.GetAppendBlobClient(SegmentName(segment));
         try
         {
             if (position == 0)
@@ -114,21 +114,12 @@ public sealed class AuditStore(BlobServiceClient blobs)
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             // The segment (or the whole container) was deleted since it was last read.
-            _containerReady = false;
+            _container.Forget();
             return AuditAppendResult.PositionMoved;
         }
         catch (RequestFailedException ex) when (ex.ErrorCode == BlobErrorCode.InvalidBlobType || ex.ErrorCode == BlobErrorCode.BlockCountExceedsLimit)
         {
             return AuditAppendResult.NotAppendable;
-        }
-    }
-
-    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
-    {
-        if (!_containerReady)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            _containerReady = true;
         }
     }
 }

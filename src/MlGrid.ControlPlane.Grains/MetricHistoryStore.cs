@@ -6,6 +6,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using MlGrid.Contracts;
+using MlGrid.Hosting;
 
 namespace MlGrid.ControlPlane.Grains;
 
@@ -23,8 +24,7 @@ public sealed class MetricHistoryStore(BlobServiceClient blobs)
 
     private const string Suffix = ".csv";
 
-    private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(StorageNames.MetricsContainer);
-    private volatile bool _containerReady;
+    private readonly BlobContainerOnFirstUse _container = new(blobs.GetBlobContainerClient(StorageNames.MetricsContainer));
 
     public static string KeyPrefix(string runId, string key) => $"{runId}/{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(key))}/";
 
@@ -41,10 +41,10 @@ public sealed class MetricHistoryStore(BlobServiceClient blobs)
         }
 
         var content = Encoding.ASCII.GetBytes(Format(points));
-        var blob = _container.GetAppendBlobClient(SegmentName(runId, key, position.Segment));
+        var blob = _container.Client.GetAppendBlobClient(SegmentName(runId, key, position.Segment));
         if (position.Blocks == 0)
         {
-            await EnsureContainerAsync(cancellationToken);
+            await _container.EnsureCreatedAsync(cancellationToken);
             await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         }
 
@@ -57,7 +57,7 @@ public sealed class MetricHistoryStore(BlobServiceClient blobs)
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             // The cursor outlived its blob (the container was cleared): start the segment again.
-            await EnsureContainerAsync(cancellationToken);
+            await _container.EnsureCreatedAsync(cancellationToken);
             await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             stream.Position = 0;
             appended = (await blob.AppendBlockAsync(stream, cancellationToken: cancellationToken)).Value;
@@ -72,7 +72,7 @@ public sealed class MetricHistoryStore(BlobServiceClient blobs)
         var names = new List<string>();
         try
         {
-            await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = KeyPrefix(runId, key) }, cancellationToken))
+            await foreach (var item in _container.Client.GetBlobsAsync(new GetBlobsOptions { Prefix = KeyPrefix(runId, key) }, cancellationToken))
             {
                 names.Add(item.Name);
             }
@@ -86,7 +86,7 @@ public sealed class MetricHistoryStore(BlobServiceClient blobs)
         var points = new List<MetricPoint>();
         foreach (var name in names)
         {
-            var download = await _container.GetBlobClient(name).DownloadContentAsync(cancellationToken);
+            var download = await _container.Client.GetBlobClient(name).DownloadContentAsync(cancellationToken);
             Parse(key, download.Value.Content.ToMemory().Span, points);
         }
 
@@ -123,15 +123,6 @@ public sealed class MetricHistoryStore(BlobServiceClient blobs)
                 double.Parse(line[(second + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture),
                 long.Parse(line[..first], NumberStyles.Integer, CultureInfo.InvariantCulture),
                 long.Parse(line[(first + 1)..second], NumberStyles.Integer, CultureInfo.InvariantCulture)));
-        }
-    }
-
-    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
-    {
-        if (!_containerReady)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            _containerReady = true;
         }
     }
 }

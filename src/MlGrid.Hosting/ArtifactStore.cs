@@ -10,8 +10,7 @@ namespace MlGrid.Hosting;
 /// <summary>Content-addressed artifacts in blob storage: each file is stored once, under its SHA-256.</summary>
 public sealed class ArtifactStore(BlobServiceClient blobs)
 {
-    private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(StorageNames.ArtifactContainer);
-    private volatile bool _containerReady;
+    private readonly BlobContainerOnFirstUse _container = new(blobs.GetBlobContainerClient(StorageNames.ArtifactContainer));
 
     /// <summary>
     /// How a file is sent: up to 8 MiB in one request, above that in 8 MiB blocks, two at a time. With the SDK's
@@ -30,8 +29,8 @@ public sealed class ArtifactStore(BlobServiceClient blobs)
     /// <summary>Uploads a local file under its hash unless it is there already; true when this call created it.</summary>
     public async Task<bool> PutIfAbsentAsync(string sha256, string localPath, CancellationToken cancellationToken)
     {
-        await EnsureContainerAsync(cancellationToken);
-        var blob = _container.GetBlobClient(BlobName(sha256));
+        await _container.EnsureCreatedAsync(cancellationToken);
+        var blob = _container.Client.GetBlobClient(BlobName(sha256));
         try
         {
             await using var file = File.OpenRead(localPath);
@@ -50,7 +49,7 @@ public sealed class ArtifactStore(BlobServiceClient blobs)
 
     public async Task DeleteAsync(string sha256, CancellationToken cancellationToken)
     {
-        await _container.GetBlobClient(BlobName(sha256)).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        await _container.Client.GetBlobClient(BlobName(sha256)).DeleteIfExistsAsync(cancellationToken: cancellationToken);
     }
 
     /// <summary>Opens the stored bytes for reading; null when there is no such artifact.</summary>
@@ -58,7 +57,7 @@ public sealed class ArtifactStore(BlobServiceClient blobs)
     {
         try
         {
-            return await _container.GetBlobClient(BlobName(sha256)).OpenReadAsync(cancellationToken: cancellationToken);
+            return await _container.Client.GetBlobClient(BlobName(sha256)).OpenReadAsync(cancellationToken: cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -74,7 +73,7 @@ public sealed class ArtifactStore(BlobServiceClient blobs)
         {
             await using (var target = File.Create(partial))
             {
-                await _container.GetBlobClient(BlobName(sha256)).DownloadToAsync(target, cancellationToken);
+                await _container.Client.GetBlobClient(BlobName(sha256)).DownloadToAsync(target, cancellationToken);
             }
 
             await using (var check = File.OpenRead(partial))
@@ -91,15 +90,6 @@ public sealed class ArtifactStore(BlobServiceClient blobs)
         finally
         {
             File.Delete(partial);
-        }
-    }
-
-    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
-    {
-        if (!_containerReady)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            _containerReady = true;
         }
     }
 }

@@ -35,8 +35,7 @@ public sealed class MlflowArtifactStore(BlobServiceClient blobs)
     private const string Sha256Metadata = "sha256";
     private const string SizeMetadata = "size";
 
-    private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(StorageNames.MlflowArtifactContainer);
-    private volatile bool _containerReady;
+    private readonly BlobContainerOnFirstUse _container = new(blobs.GetBlobContainerClient(StorageNames.MlflowArtifactContainer));
 
     /// <summary>
     /// Stores <paramref name="content"/> at <paramref name="path"/>, replacing what was there. The bytes are staged in
@@ -46,8 +45,8 @@ public sealed class MlflowArtifactStore(BlobServiceClient blobs)
     public async Task<MlflowArtifactWritten> UploadAsync(string path, Stream content, CancellationToken cancellationToken)
     {
         path = MlflowArtifactPath.Normalize(path);
-        await EnsureContainerAsync(cancellationToken);
-        var blob = _container.GetBlockBlobClient(path);
+        await _container.EnsureCreatedAsync(cancellationToken);
+        var blob = _container.Client.GetBlockBlobClient(path);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
         try
@@ -100,7 +99,7 @@ public sealed class MlflowArtifactStore(BlobServiceClient blobs)
         path = MlflowArtifactPath.Normalize(path);
         try
         {
-            var response = await _container.GetBlobClient(path).DownloadStreamingAsync(cancellationToken: cancellationToken);
+            var response = await _container.Client.GetBlobClient(path).DownloadStreamingAsync(cancellationToken: cancellationToken);
             var details = response.Value.Details;
             return new MlflowArtifactContent(
                 response.Value.Content,
@@ -124,7 +123,7 @@ public sealed class MlflowArtifactStore(BlobServiceClient blobs)
         var entries = new List<MlflowArtifactEntry>();
         try
         {
-            await foreach (var item in _container.GetBlobsByHierarchyAsync(
+            await foreach (var item in _container.Client.GetBlobsByHierarchyAsync(
                 new GetBlobsByHierarchyOptions { Delimiter = "/", Prefix = prefix }, cancellationToken))
             {
                 entries.Add(item.IsPrefix
@@ -149,7 +148,7 @@ public sealed class MlflowArtifactStore(BlobServiceClient blobs)
         string? directory, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var prefix = PrefixOf(directory);
-        var pages = _container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).AsPages().GetAsyncEnumerator(cancellationToken);
+        var pages = _container.Client.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).AsPages().GetAsyncEnumerator(cancellationToken);
         try
         {
             while (true)
@@ -200,7 +199,7 @@ public sealed class MlflowArtifactStore(BlobServiceClient blobs)
             {
                 try
                 {
-                    if (await _container.GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: token))
+                    if (await _container.Client.GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: token))
                     {
                         Interlocked.Increment(ref deleted);
                     }
@@ -252,14 +251,6 @@ public sealed class MlflowArtifactStore(BlobServiceClient blobs)
         return filled;
     }
 
-    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
-    {
-        if (!_containerReady)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            _containerReady = true;
-        }
-    }
 }
 
 /// <summary>

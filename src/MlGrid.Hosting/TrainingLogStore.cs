@@ -21,8 +21,7 @@ public sealed class TrainingLogStore(BlobServiceClient blobs)
     /// <summary>Append blocks are limited to 4 MiB; lines are sent in blocks well under that.</summary>
     private const int MaxBlockBytes = 1024 * 1024;
 
-    private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(StorageNames.TrainingLogContainer);
-    private volatile bool _containerReady;
+    private readonly BlobContainerOnFirstUse _container = new(blobs.GetBlobContainerClient(StorageNames.TrainingLogContainer));
 
     public static string BlobName(string jobId) => $"{jobId}.log";
 
@@ -36,8 +35,8 @@ public sealed class TrainingLogStore(BlobServiceClient blobs)
             return;
         }
 
-        await EnsureContainerAsync(cancellationToken);
-        var blob = _container.GetAppendBlobClient(BlobName(jobId));
+        await _container.EnsureCreatedAsync(cancellationToken);
+        var blob = _container.Client.GetAppendBlobClient(BlobName(jobId));
         foreach (var block in Blocks(lines))
         {
             try
@@ -55,7 +54,7 @@ public sealed class TrainingLogStore(BlobServiceClient blobs)
     /// <summary>The log from <paramref name="offset"/> bytes on; empty text (and the same offset) when nothing is new or there is no log yet.</summary>
     public async Task<TrainingLogChunk> ReadAsync(string jobId, long offset, CancellationToken cancellationToken)
     {
-        var blob = _container.GetBlobClient(BlobName(jobId));
+        var blob = _container.Client.GetBlobClient(BlobName(jobId));
         try
         {
             var download = await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset) }, cancellationToken);
@@ -93,15 +92,6 @@ public sealed class TrainingLogStore(BlobServiceClient blobs)
         if (current.Count > 0)
         {
             yield return [.. current];
-        }
-    }
-
-    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
-    {
-        if (!_containerReady)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            _containerReady = true;
         }
     }
 }
