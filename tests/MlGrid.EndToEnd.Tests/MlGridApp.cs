@@ -59,8 +59,18 @@ public sealed class MlGridApp : IAsyncDisposable
 
         var app = await builder.BuildAsync();
         using var cts = new CancellationTokenSource(StartTimeout);
-        await app.StartAsync(cts.Token);
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", cts.Token);
+        try
+        {
+            await app.StartAsync(cts.Token);
+            await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", cts.Token);
+        }
+        catch (Exception ex) when (ex is DistributedApplicationException or OperationCanceledException)
+        {
+            // Say why: the last lines the resources wrote (a process that exits at start tells it there).
+            var tail = string.Join('\n', logs.Lines.TakeLast(60));
+            await app.DisposeAsync();
+            throw new InvalidOperationException($"MlGrid did not start (gateway port {port}): {ex.Message}\nLast resource log lines:\n{tail}", ex);
+        }
 
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
         var gateway = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
